@@ -1,0 +1,46 @@
+"""runyard: train machine-learning models at scale on your own machines.
+
+Importing runyard is light: it loads no SQLAlchemy, fsspec, rich or Ray. The public names
+below resolve on first use, so a training script's `from runyard import Run` costs only
+the standard library.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "ComputeTarget": "runyard.compute",
+    "Experiment": "runyard.experiment",
+    "LocalCompute": "runyard.compute",
+    "Run": "runyard.run",
+    "RunyardError": "runyard.errors",
+    "ScriptRunConfig": "runyard.train",
+    "Workspace": "runyard.workspace",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from runyard.compute import ComputeTarget, LocalCompute
+    from runyard.errors import RunyardError
+    from runyard.experiment import Experiment
+    from runyard.run import Run
+    from runyard.train import ScriptRunConfig
+    from runyard.workspace import Workspace
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'runyard' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -1,0 +1,88 @@
+"""Following a run: its stage changes and the new lines of its logs, as they come."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any, TextIO
+
+from runyard import _status
+
+if TYPE_CHECKING:
+    from runyard.run import Run
+
+TAIL_LINES = 20
+
+
+class Follower:
+    """Each `step()` reads the run once and writes what is new to `out` (if any)."""
+
+    def __init__(self, run: Run, out: TextIO | None, *, logs: bool = True) -> None:
+        self.run = run
+        self.out = out
+        self.logs = logs
+        self._events_seen = 0
+        self._offsets: dict[str, int] = {}
+        self._partial: dict[str, bytes] = {}
+        self._tail: deque[str] = deque(maxlen=TAIL_LINES)
+        self._header = False
+
+    def _write(self, text: str) -> None:
+        if self.out is not None:
+            self.out.write(text + "\n")
+            self.out.flush()
+
+    def step(self) -> dict[str, Any]:
+        run = self.run
+        row = run._fetch()
+        if not self._header:
+            self._write(f"RunId: {run.id}")
+            self._header = True
+        events = run.workspace.store.status_events(run.id)
+        for event in events[self._events_seen:]:
+            detail = f" ({event['detail']})" if event["detail"] else ""
+            self._write(f"[{event['status']}]{detail}")
+        self._events_seen = len(events)
+        self._read_logs()
+        return row
+
+    def _user_logs(self) -> list[str]:
+        return [n for n in self.run._log_names() if n != "logs/supervisor.txt"]
+
+    def _read_logs(self) -> None:
+        names = self._user_logs()
+        prefix_ranks = len(names) > 1
+        for name in names:
+            data = self.run.read_log(name, self._offsets.get(name, 0))
+            if not data:
+                continue
+            self._offsets[name] = self._offsets.get(name, 0) + len(data)
+            data = self._partial.pop(name, b"") + data
+            lines = data.split(b"\n")
+            if lines[-1]:
+                self._partial[name] = lines[-1]
+            label = name.removeprefix("logs/").removesuffix(".txt")
+            for raw in lines[:-1]:
+                line = raw.decode("utf-8", "replace")
+                self._tail.append(line)
+                if self.logs:
+                    self._write(f"[{label}] {line}" if prefix_ranks else line)
+
+    def finish(self) -> None:
+        self._read_logs()
+        for name, rest in self._partial.items():
+            line = rest.decode("utf-8", "replace")
+            self._tail.append(line)
+            if self.logs:
+                self._write(line)
+        self._partial.clear()
+        row = self.run._fetch()
+        self._write("")
+        self._write("Execution Summary")
+        self._write("=================")
+        self._write(f"RunId: {self.run.id}")
+        self._write(f"Status: {row['status']}")
+        if row["status"] != _status.COMPLETED and row["error"]:
+            self._write(f"Error: {row['error']}")
+
+    def tail(self) -> list[str]:
+        return list(self._tail)

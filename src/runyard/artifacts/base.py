@@ -1,0 +1,104 @@
+"""The artifact store contract and its registry by URL scheme.
+
+Invariants:
+- Keys are validated relative POSIX paths (`runyard._validation.artifact_path`).
+- A file appears under its key whole or not at all: backends write a temporary name
+  and rename, so a crash mid-copy never leaves half a file under a real name.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from runyard._validation import artifact_path
+from runyard.errors import UnknownBackendError
+
+CHUNK = 1 << 20
+
+
+class ArtifactStore(abc.ABC):
+    """Where run files and snapshot blobs live."""
+
+    url: str
+
+    def put_file(self, local_path: str | Path, key: str) -> int:
+        """Copy a local file under `key`; return its size."""
+        with open(local_path, "rb") as source:
+            return self.put_stream(source, key)
+
+    def put_stream(self, source: BinaryIO, key: str) -> int:
+        """Copy a readable binary stream under `key`, atomically; return the bytes written."""
+        return self._put_stream(source, artifact_path(key))
+
+    def get_file(self, key: str, local_path: str | Path) -> None:
+        """Copy `key` to `local_path` (written to a temporary name, then renamed)."""
+        self._get_file(artifact_path(key), Path(local_path))
+
+    def exists(self, key: str) -> bool:
+        return self._exists(artifact_path(key))
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        """Keys under the folder `prefix`."""
+        return self._list(artifact_path(prefix) if prefix else "")
+
+    def open(self, key: str) -> BinaryIO:
+        return self._open(artifact_path(key))
+
+    # -- content-addressed blobs (snapshots) ----------------------------------------------
+    @staticmethod
+    def blob_key(digest: str) -> str:
+        return f"blobs/sha256/{digest[:2]}/{digest[2:]}"
+
+    def put_blob(self, local_path: str | Path, digest: str) -> bool:
+        """Store a file under its sha256 unless already there; True when bytes were written."""
+        key = self.blob_key(digest)
+        if self._exists(key):
+            return False
+        self.put_file(local_path, key)
+        return True
+
+    def put_blob_bytes(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        key = self.blob_key(digest)
+        if not self._exists(key):
+            import io
+
+            self._put_stream(io.BytesIO(data), key)
+        return digest
+
+    def read_blob(self, digest: str) -> bytes:
+        with self._open(self.blob_key(digest)) as handle:
+            return handle.read()
+
+    # -- backend hooks --------------------------------------------------------------------
+    @abc.abstractmethod
+    def _put_stream(self, source: BinaryIO, key: str) -> int: ...
+    @abc.abstractmethod
+    def _get_file(self, key: str, local_path: Path) -> None: ...
+    @abc.abstractmethod
+    def _exists(self, key: str) -> bool: ...
+    @abc.abstractmethod
+    def _list(self, prefix: str) -> Iterator[str]: ...
+    @abc.abstractmethod
+    def _open(self, key: str) -> BinaryIO: ...
+
+
+_SCHEMES = ("file",)
+
+
+def open_artifact_store(url: str) -> ArtifactStore:
+    """Open the artifact store at `url` (file:///path now; object stores later)."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme == "file":
+        from runyard.artifacts.local import LocalArtifactStore
+
+        return LocalArtifactStore(url)
+    raise UnknownBackendError(
+        f"no artifact store for {scheme or 'a URL without scheme'!r} in {url!r}; "
+        f"known schemes: {', '.join(_SCHEMES)}",
+        url=url, valid=list(_SCHEMES),
+    )

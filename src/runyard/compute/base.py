@@ -1,0 +1,84 @@
+"""Compute targets: what runs are launched on, found by name in the workspace.
+
+A thin public method does the common work and calls the backend's hook
+(`launch` → `_launch`). Types are chosen from a registry whose error lists the known ones.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from runyard.errors import UnknownComputeTargetError
+
+if TYPE_CHECKING:
+    from runyard.workspace import Workspace
+
+
+class ComputeTarget(abc.ABC):
+    """A named place runs go to."""
+
+    type: ClassVar[str]
+
+    def __init__(self, workspace: Workspace, name: str, config: dict[str, Any]) -> None:
+        self.workspace = workspace
+        self.name = name
+        self.config = config
+
+    def launch(self, run_id: str) -> None:
+        """Hand a run (NotStarted, snapshot taken) to this target; returns at once."""
+        self._launch(run_id)
+
+    @abc.abstractmethod
+    def _launch(self, run_id: str) -> None: ...
+
+    def get_status(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, **self.config}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+def _types() -> dict[str, type[ComputeTarget]]:
+    from runyard.compute.local import LocalCompute
+
+    return {LocalCompute.type: LocalCompute}
+
+
+def _ensure_local(workspace: Workspace) -> None:
+    from runyard.compute.local import LocalCompute
+
+    if workspace.store.get_compute_target("local") is None:
+        workspace.store.put_compute_target("local", LocalCompute.type,
+                                           LocalCompute.default_config())
+
+
+def get_compute_target(workspace: Workspace, target: str | ComputeTarget | None) -> ComputeTarget:
+    """The compute target `target` names (None and "local" mean this machine)."""
+    if isinstance(target, ComputeTarget):
+        return target
+    name = "local" if target in (None, "local", "amlcompute-local") else target
+    if not isinstance(name, str):
+        raise UnknownComputeTargetError(
+            f"compute_target must be a name or a ComputeTarget, got {type(name).__name__}",
+            name=name)
+    if name == "local":
+        _ensure_local(workspace)
+    row = workspace.store.get_compute_target(name)
+    if row is None:
+        known = sorted({"local", *(r["name"] for r in workspace.store.list_compute_targets())})
+        raise UnknownComputeTargetError(
+            f"unknown compute target {name!r}; this workspace has: {', '.join(known)}",
+            name=name, valid=known)
+    cls = _types().get(row["type"])
+    if cls is None:
+        raise UnknownComputeTargetError(
+            f"compute target {name!r} has type {row['type']!r}, which this version of "
+            f"runyard cannot run; known types: {', '.join(_types())}", name=name)
+    return cls(workspace, name, dict(row["config"]))
+
+
+def list_compute_targets(workspace: Workspace) -> list[ComputeTarget]:
+    _ensure_local(workspace)
+    return [get_compute_target(workspace, row["name"])
+            for row in workspace.store.list_compute_targets()]

@@ -1,0 +1,83 @@
+"""The `local` compute: runs as processes on this machine, each owned by a detached
+supervisor, at most `max_concurrent_runs` running at once (the rest wait Queued).
+
+Slots are files locked with flock(2): a supervisor that dies frees its slot with it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from runyard.compute.base import ComputeTarget
+from runyard.errors import ValidationError
+
+
+class LocalCompute(ComputeTarget):
+    """This machine. Always there, named "local"."""
+
+    type = "local"
+
+    @staticmethod
+    def default_config() -> dict[str, Any]:
+        return {"max_concurrent_runs": max(2, os.cpu_count() or 1)}
+
+    @property
+    def max_concurrent_runs(self) -> int:
+        return int(self.config.get("max_concurrent_runs", 1))
+
+    def update(self, max_concurrent_runs: int | None = None) -> None:
+        """Change the settings; runs already waiting see them on their next look."""
+        if max_concurrent_runs is not None:
+            if not isinstance(max_concurrent_runs, int) or max_concurrent_runs < 1:
+                raise ValidationError(
+                    f"max_concurrent_runs must be a positive integer, got "
+                    f"{max_concurrent_runs!r}", value=max_concurrent_runs)
+            self.config["max_concurrent_runs"] = max_concurrent_runs
+        self.workspace.store.put_compute_target(self.name, self.type, self.config)
+
+    def _launch(self, run_id: str) -> None:
+        run_dir = self.workspace.run_dir(run_id)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        env["RUNYARD_STORE_URL"] = self.workspace.store_url
+        env["RUNYARD_ARTIFACT_URL"] = self.workspace.artifact_url
+        command = [sys.executable, "-m", "runyard.supervisor", str(self.workspace.path), run_id]
+        # sh starts the supervisor in the background and exits at once: the supervisor is
+        # nobody's child here, so it outlives this process and leaves no zombie behind.
+        subprocess.run(
+            ["/bin/sh", "-c", '"$@" </dev/null >>"$RUNYARD_SUPERVISOR_LOG" 2>&1 &', "sh",
+             *command],
+            env={**env, "RUNYARD_SUPERVISOR_LOG": str(run_dir / "supervisor.log")},
+            start_new_session=True, check=True, stdin=subprocess.DEVNULL,
+        )
+
+
+class Slot:
+    """One of the local compute's run slots, held while a run executes."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._fd: int | None = None
+
+    def try_acquire(self, capacity: int) -> bool:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for index in range(capacity):
+            fd = os.open(self.folder / f"slot-{index}", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            self._fd = fd
+            return True
+        return False
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -1,0 +1,500 @@
+"""Run: the client's view of a run (status, metrics, files, logs, children).
+
+`Run.get_context()` is the exception: it returns the runtime object a training script logs
+to, and loads nothing but the standard library. Everything else imports the store lazily.
+
+Invariant: readers never leave a dead run active. A run whose supervisor process is gone
+(same host) or silent for `STALE_SECONDS` (any host) is marked Failed with the reason by
+whoever reads it next; the compare-and-set write cannot overwrite an end state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from runyard import _status, _validation
+from runyard.errors import (
+    ArtifactNotFoundError,
+    FileExistsNoOverwriteError,
+    InvalidMetricError,
+    RunFailedError,
+    RunyardError,
+)
+
+if TYPE_CHECKING:
+    from runyard.experiment import Experiment
+    from runyard.runtime import OfflineRun, RuntimeRun
+    from runyard.workspace import Workspace
+
+STALE_SECONDS = 30.0
+POLL_SECONDS = 0.2
+
+
+def _iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _supervisor_alive(pid: int, run_id: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            command = handle.read()
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return False
+    zombie = stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] == b"Z"
+    return not zombie and b"runyard.supervisor" in command and run_id.encode() in command
+
+
+def reconcile(workspace: Workspace, row: dict[str, Any]) -> dict[str, Any]:
+    """Mark `row`'s run Failed if it is active but its supervisor is gone; return the row."""
+    status = row["status"]
+    if status in _status.TERMINAL or (row["config"] or {}).get("kind") != "script":
+        return row
+    now = time.time()
+    reason = None
+    pid = row["supervisor_pid"]
+    if pid is None:
+        if now - row["created_at"] > STALE_SECONDS:
+            reason = f"its supervisor never started (submitted {now - row['created_at']:.0f} s ago)"
+    elif row["supervisor_host"] == socket.gethostname():
+        if not _supervisor_alive(pid, row["id"]):
+            reason = f"its supervisor (pid {pid}) died while the run was {status}"
+    elif now - (row["heartbeat_at"] or row["created_at"]) > STALE_SECONDS:
+        reason = (f"its supervisor (pid {pid} on {row['supervisor_host']}) sent no heartbeat "
+                  f"for {now - (row['heartbeat_at'] or row['created_at']):.0f} s")
+    if reason is None:
+        return row
+    store = workspace.store
+    store.set_status(row["id"], _status.FAILED, error=f"run failed: {reason}", only_if=[status])
+    return store.get_run(row["id"])
+
+
+class Run:
+    """A run of an experiment, as stored in the run history.
+
+    Example:
+        >>> run = exp.submit(config)                         # doctest: +SKIP
+        >>> run.wait_for_completion(show_output=True)        # doctest: +SKIP
+        >>> run.get_metrics()["accuracy"]                    # doctest: +SKIP
+    """
+
+    def __init__(self, experiment: Experiment, run_id: str, **azure_arguments: Any) -> None:
+        self.experiment = experiment
+        self.id = run_id
+        self._row: dict[str, Any] | None = None
+
+    # -- inside a training script -------------------------------------------------------
+    @classmethod
+    def get_context(cls, allow_offline: bool = True, **kwargs: Any) -> RuntimeRun | OfflineRun:
+        """The run this process is part of (live when submitted, offline otherwise)."""
+        from runyard.runtime import get_context
+
+        return get_context(allow_offline=allow_offline)
+
+    # -- finding runs -------------------------------------------------------------------
+    @classmethod
+    def get(cls, workspace: Workspace, run_id: str) -> Run:
+        from runyard.experiment import Experiment
+
+        row = workspace.store.get_run(run_id)
+        run = cls(Experiment(workspace, row["experiment"]), run_id)
+        run._row = row
+        return run
+
+    @classmethod
+    def list(cls, experiment: Experiment, type: str | None = None,
+             tags: Mapping[str, str | None] | str | None = None,
+             properties: Mapping[str, str] | None = None, status: str | None = None,
+             include_children: bool = False, **kwargs: Any) -> Iterator[Run]:
+        """Runs of `experiment`, newest first (top-level only unless include_children)."""
+        ws = experiment.workspace
+        tag_filter = {tags: None} if isinstance(tags, str) else tags
+        for row in ws.store.list_runs(experiment=experiment.name, status=status,
+                                      tags=tag_filter):
+            if row["parent_id"] is not None and not include_children:
+                continue
+            if properties:
+                found = ws.store.get_properties(row["id"])
+                if any(found.get(k) != v for k, v in properties.items()):
+                    continue
+            run = cls(experiment, row["id"])
+            run._row = reconcile(ws, row)
+            yield run
+
+    # -- the stored view ----------------------------------------------------------------
+    @property
+    def workspace(self) -> Workspace:
+        return self.experiment.workspace
+
+    def _fetch(self) -> dict[str, Any]:
+        self._row = reconcile(self.workspace, self.workspace.store.get_run(self.id))
+        return self._row
+
+    @property
+    def _cached(self) -> dict[str, Any]:
+        return self._row if self._row is not None else self._fetch()
+
+    @property
+    def number(self) -> int:
+        return int(self._cached["number"])
+
+    @property
+    def display_name(self) -> str | None:
+        return self._cached["display_name"]
+
+    @property
+    def parent(self) -> Run | None:
+        parent_id = self._cached["parent_id"]
+        return Run(self.experiment, parent_id) if parent_id else None
+
+    @property
+    def status(self) -> str:
+        return self.get_status()
+
+    @property
+    def tags(self) -> dict[str, str | None]:
+        return self.get_tags()
+
+    @property
+    def properties(self) -> dict[str, str | None]:
+        return self.get_properties()
+
+    def __repr__(self) -> str:
+        return f"Run(experiment={self.experiment.name!r}, id={self.id!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Run) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def get_status(self) -> str:
+        return str(self._fetch()["status"])
+
+    def get_details(self) -> dict[str, Any]:
+        """Azure's run details, with each stage's start, end and duration."""
+        row = self._fetch()
+        events = self.workspace.store.status_events(self.id)
+        stages = []
+        for index, event in enumerate(events):
+            end = events[index + 1]["time"] if index + 1 < len(events) else None
+            stages.append({
+                "status": event["status"], "startTimeUtc": _iso(event["time"]),
+                "endTimeUtc": _iso(end),
+                "durationSeconds": None if end is None else round(end - event["time"], 3),
+                "detail": event["detail"],
+            })
+        details: dict[str, Any] = {
+            "runId": self.id, "experiment": row["experiment"],
+            "target": row["compute_target"], "status": row["status"],
+            "submittedTimeUtc": _iso(row["created_at"]),
+            "startTimeUtc": _iso(row["start_time"]), "endTimeUtc": _iso(row["end_time"]),
+            "properties": self.get_properties(), "tags": self.get_tags(),
+            "inputDatasets": [], "outputDatasets": [], "runDefinition": row["config"] or {},
+            "logFiles": {name: name for name in self._log_names()}, "stages": stages,
+        }
+        if row["error"]:
+            details["error"] = {"error": {"message": row["error"]}}
+        return details
+
+    def get_tags(self) -> dict[str, str | None]:
+        return self.workspace.store.get_tags(self.id)
+
+    def get_properties(self) -> dict[str, str | None]:
+        return self.workspace.store.get_properties(self.id)
+
+    # -- metrics ------------------------------------------------------------------------
+    def get_metrics(self, name: str | None = None, recursive: bool = False,
+                    run_type: str | None = None, populate: bool = False) -> dict[str, Any]:
+        """Metrics in Azure's shape: a scalar for one value, a list for several; rows and
+        tables as dicts of columns. With recursive=True, {run_id: metrics} for this run and
+        its descendants."""
+        if recursive:
+            result = {self.id: self.get_metrics(name)}
+            for child in self.get_children(recursive=True):
+                result[child.id] = child.get_metrics(name)
+            return result
+        return shape_metrics(self.workspace.store.get_metrics(self.id, name))
+
+    def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
+        """Log from the client (an interactive run, or after the fact)."""
+        from runyard.runtime._run import _scalar
+
+        value = _scalar(name, value)
+        text = value if isinstance(value, str) else None
+        number = None if isinstance(value, str) else float(value)
+        self.workspace.store.insert_metrics([(self.id, name, "s", step, number, text,
+                                              time.time(), 0)])
+
+    def _log_json(self, kind: str, name: str, value: Any) -> None:
+        self.workspace.store.insert_metrics([(self.id, name, kind, None, None,
+                                              json.dumps(value), time.time(), 0)])
+
+    def log_list(self, name: str, value: list[Any], description: str = "") -> None:
+        from runyard.runtime._run import _plain_list
+
+        self._log_json("list", name, _plain_list(name, value))
+
+    def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
+        from runyard.runtime._run import _scalar
+
+        self._log_json("row", name, {k: _scalar(name, v) for k, v in kwargs.items()})
+
+    def log_table(self, name: str, value: Mapping[str, list[Any]], description: str = "") -> None:
+        from runyard.runtime._run import _plain_list
+
+        self._log_json("table", name, {k: _plain_list(name, v) for k, v in value.items()})
+
+    def log_image(self, name: str, path: str | os.PathLike[str] | None = None,
+                  plot: Any = None, description: str = "") -> None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            if plot is not None:
+                path = Path(folder, "plot.png")
+                plot.savefig(path, format="png")
+            if path is None:
+                raise InvalidMetricError(f"log_image {name!r}: give path or plot", name=name)
+            target = f"images/{name}{Path(path).suffix or '.png'}"
+            self.upload_file(target, path)
+        self._log_json("image", name, target)
+
+    def tag(self, key: str, value: str | None = None) -> None:
+        self.workspace.store.set_tags(self.id, {str(key): None if value is None else str(value)})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        self.workspace.store.set_tags(self.id, {str(k): None if v is None else str(v)
+                                                for k, v in tags.items()})
+
+    def add_properties(self, properties: Mapping[str, Any]) -> None:
+        self.workspace.store.add_properties(self.id, {str(k): str(v)
+                                                      for k, v in properties.items()})
+
+    # -- files --------------------------------------------------------------------------
+    def get_file_names(self) -> list[str]:
+        return [f["path"] for f in self.workspace.store.list_files(self.id)]
+
+    def _key(self, name: str) -> str:
+        return f"runs/{self.id}/{name}"
+
+    def upload_file(self, name: str, path_or_stream: str | os.PathLike[str] | BinaryIO) -> None:
+        name = _validation.artifact_path(name, what="file name")
+        artifacts = self.workspace.artifacts
+        if isinstance(path_or_stream, str | os.PathLike):
+            size = artifacts.put_file(path_or_stream, self._key(name))
+        else:
+            size = artifacts.put_stream(path_or_stream, self._key(name))
+        self.workspace.store.add_files(self.id, [(name, size)])
+
+    def upload_folder(self, name: str, path: str | os.PathLike[str]) -> None:
+        name = _validation.artifact_path(name, what="folder name")
+        base = Path(path)
+        if not base.is_dir():
+            raise FileNotFoundError(f"upload_folder: {path} is not a folder")
+        for file in sorted(p for p in base.rglob("*") if p.is_file()):
+            self.upload_file(f"{name}/{file.relative_to(base).as_posix()}", file)
+
+    def download_file(self, name: str, output_file_path: str | os.PathLike[str] | None = None,
+                      _validate_checksum: bool = False, *, overwrite: bool = False) -> str:
+        """Download one run file; `output_file_path` may be a folder. Returns the path."""
+        name = _validation.artifact_path(name, what="file name")
+        names = self.get_file_names()
+        if name not in names:
+            shown = ", ".join(names[:20]) + (" ..." if len(names) > 20 else "")
+            raise ArtifactNotFoundError(
+                f"run {self.id} has no file {name!r}; its files: {shown or 'none'}",
+                run_id=self.id, name=name)
+        target = Path(output_file_path) if output_file_path is not None else Path(
+            Path(name).name)
+        if target.is_dir():
+            target = target / Path(name).name
+        if target.exists() and not overwrite:
+            raise FileExistsNoOverwriteError(
+                f"{target} already exists; pass overwrite=True to replace it", path=str(target))
+        self.workspace.artifacts.get_file(self._key(name), target)
+        return str(target)
+
+    def download_files(self, prefix: str | None = None,
+                       output_directory: str | os.PathLike[str] | None = None,
+                       output_paths: list[str] | None = None, batch_size: int = 100,
+                       append_prefix: bool = True, timeout_seconds: int | None = None,
+                       *, overwrite: bool = False) -> list[str]:
+        """Download every run file under `prefix` into `output_directory` (default: here)."""
+        clean = _validation.artifact_prefix(prefix)
+        files = [f["path"] for f in self.workspace.store.list_files(self.id, clean)]
+        base = Path(output_directory) if output_directory is not None else Path.cwd()
+        targets = []
+        for name in files:
+            relative = name if append_prefix or not clean else name[len(clean):].lstrip("/")
+            targets.append(base / _validation.artifact_path(relative or Path(name).name))
+        existing = [str(t) for t in targets if t.exists()]
+        if existing and not overwrite:
+            raise FileExistsNoOverwriteError(
+                f"{len(existing)} file(s) already exist, e.g. {existing[0]}; pass "
+                f"overwrite=True to replace them", paths=existing)
+        for name, target in zip(files, targets, strict=True):
+            self.workspace.artifacts.get_file(self._key(name), target)
+        return [str(t) for t in targets]
+
+    # -- logs ---------------------------------------------------------------------------
+    def _live_logs(self) -> Path:
+        return self.workspace.run_dir(self.id) / "logs"
+
+    def _log_names(self) -> list[str]:
+        stored = [n for n in self.get_file_names() if n.startswith("logs/")]
+        live = self._live_logs()
+        if live.is_dir():
+            stored += [f"logs/{p.name}" for p in sorted(live.iterdir()) if p.is_file()]
+        return sorted(set(stored))
+
+    def read_log(self, name: str, offset: int = 0) -> bytes:
+        """Bytes of a log file from `offset`: the live file while it is being written,
+        the stored copy after."""
+        name = _validation.artifact_path(name, what="log name")
+        live = self._live_logs().parent / name
+        try:
+            with open(live, "rb") as handle:
+                handle.seek(offset)
+                return handle.read()
+        except FileNotFoundError:
+            pass
+        try:
+            with self.workspace.artifacts.open(self._key(name)) as handle:
+                handle.seek(offset)
+                return handle.read()
+        except ArtifactNotFoundError:
+            return b""
+
+    def get_all_logs(self, destination: str | os.PathLike[str] | None = None) -> list[str]:
+        folder = Path(destination) if destination is not None else Path.cwd()
+        return self.download_files(prefix="logs/", output_directory=folder, overwrite=True)
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def cancel(self) -> None:
+        """Ask the run to stop; its processes are gone within seconds, status Canceled."""
+        row = self._fetch()
+        if row["status"] in _status.TERMINAL:
+            return
+        store = self.workspace.store
+        if (row["config"] or {}).get("kind") != "script":
+            store.set_status(self.id, _status.CANCELED, only_if=[row["status"]])
+            return
+        store.request_cancel(self.id)
+        pid = row["supervisor_pid"]
+        if pid and row["supervisor_host"] == socket.gethostname() and \
+                _supervisor_alive(pid, self.id):
+            import signal
+
+            try:
+                os.kill(pid, signal.SIGUSR1)
+            except ProcessLookupError:
+                pass
+
+    def complete(self, _set_status: bool = True) -> None:
+        self.workspace.store.set_status(self.id, _status.COMPLETED)
+
+    def fail(self, error_details: Any = None, error_code: str | None = None,
+             _set_status: bool = True) -> None:
+        self.workspace.store.set_status(self.id, _status.FAILED,
+                                        error=str(error_details or "marked failed"))
+
+    def child_run(self, name: str | None = None, run_id: str | None = None,
+                  outputs: str | None = None) -> Run:
+        """A child run, Running, that this process logs to and completes."""
+        child_id = run_id or f"{self.id}_{os.urandom(4).hex()}"
+        self.workspace.store.create_run(child_id, self.experiment.name, compute_target=None,
+                                        config={"kind": "interactive"}, snapshot_id=None,
+                                        parent_id=self.id, display_name=name,
+                                        status=_status.RUNNING)
+        return Run(self.experiment, child_id)
+
+    def get_children(self, recursive: bool = False, tags: Mapping[str, str | None] | None = None,
+                     properties: Mapping[str, str] | None = None, type: str | None = None,
+                     status: str | None = None, **kwargs: Any) -> Iterator[Run]:
+        for row in self.workspace.store.list_runs(parent_id=self.id, status=status, tags=tags):
+            child = Run(self.experiment, row["id"])
+            child._row = row
+            yield child
+            if recursive:
+                yield from child.get_children(recursive=True, tags=tags, status=status)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, kind: Any, error: Any, _tb: Any) -> None:
+        self.fail(error) if kind is not None else self.complete()
+
+    def wait_for_completion(self, show_output: bool = False, wait_post_processing: bool = False,
+                            raise_on_error: bool = True,
+                            timeout_seconds: float | None = None) -> dict[str, Any]:
+        """Wait for the end state; with show_output, print stages and log lines as they come.
+
+        Raises RunFailedError (with the reason and the last log lines) if the run failed
+        and raise_on_error is True; TimeoutError after timeout_seconds.
+        """
+        from runyard._follow import Follower
+
+        follower = Follower(self, sys.stdout if show_output else None)
+        deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
+        while True:
+            row = follower.step()
+            if row["status"] in _status.TERMINAL:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"run {self.id} is still {row['status']} after "
+                                   f"{timeout_seconds} s")
+            time.sleep(POLL_SECONDS)
+        follower.finish()
+        details = self.get_details()
+        if raise_on_error and row["status"] != _status.COMPLETED:
+            tail = follower.tail()
+            message = f"run {self.id} ended {row['status']}"
+            if row["error"]:
+                message += f": {row['error']}"
+            if tail:
+                message += "\nlast log lines:\n" + "\n".join(tail)
+            raise RunFailedError(message, run_id=self.id, status=row["status"],
+                                 error=row["error"], log_tail=tail)
+        return details
+
+
+def shape_metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stored metric points → Azure's `get_metrics()` shape."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(row["name"], []).append(row)
+    shaped: dict[str, Any] = {}
+    for name, points in grouped.items():
+        kind = points[0]["kind"]
+        if kind in ("row", "table"):
+            columns: dict[str, list[Any]] = {}
+            for point in points:
+                for key, value in json.loads(point["text"]).items():
+                    if kind == "row":
+                        columns.setdefault(key, []).append(value)
+                    else:
+                        columns.setdefault(key, []).extend(value)
+            shaped[name] = columns
+            continue
+        if kind == "s":
+            # SQLite keeps NaN as NULL: a point with neither number nor text was a NaN
+            values = [p["value"] if p["value"] is not None else
+                      (p["text"] if p["text"] is not None else float("nan")) for p in points]
+        else:  # list, image
+            values = [json.loads(p["text"]) for p in points]
+        shaped[name] = values[0] if len(values) == 1 else values
+    return shaped
+
+
+__all__ = ["Run", "RunyardError", "reconcile", "shape_metrics"]

@@ -1,0 +1,380 @@
+"""`Run.get_context()` inside a training script: a live run or an offline one.
+
+Standard library only: importing this never loads SQLAlchemy, fsspec, rich or anything
+else heavy, and it never touches the run history directly.
+
+Invariants:
+- `log` validates and appends a tuple to an in-memory deque: no I/O, no lock, no wait.
+- A background thread flushes the deques to the process's channel file every
+  `RUNYARD_FLUSH_INTERVAL` seconds (default 0.1); `flush()`, normal exit, an unhandled
+  exception and SIGTERM (where the script has not set its own handler) flush too. On
+  SIGKILL, what was logged since the last flush (at most one interval) is lost.
+- A forked child starts with empty buffers, so nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from runyard._validation import artifact_path
+from runyard.errors import InvalidMetricError, PropertyImmutableError, RunyardError
+from runyard.runtime import _wire
+
+_time = time.time
+
+
+def _scalar(name: object, value: object) -> float | int | str:
+    """The slow path of `log`: everything that is not exactly float, int or str."""
+    if not isinstance(name, str) or not name:
+        raise InvalidMetricError(f"metric name must be a non-empty string, got {name!r}",
+                                 name=name)
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float | int | str):
+        return value
+    item = getattr(value, "item", None)  # numpy / torch / tf scalars
+    if callable(item):
+        try:
+            return _scalar(name, item())
+        except (TypeError, ValueError):
+            pass
+    kind = "use log_list" if isinstance(value, list | tuple) else "log a number or a string"
+    raise InvalidMetricError(
+        f"metric {name!r}: value {value!r} of type {type(value).__name__} is not a number "
+        f"or a string; {kind}", name=name, value_type=type(value).__name__,
+    )
+
+
+def _plain_list(name: str, values: Iterable[Any]) -> list[Any]:
+    return [_scalar(name, v) for v in values]
+
+
+class _Channel:
+    """The process's pipe to its supervisor: deques in memory, frames in a file."""
+
+    def __init__(self, path: str, interval: float) -> None:
+        self.path = path
+        self.interval = interval
+        self.runs: list[RuntimeRun] = []
+        self._write_lock = threading.Lock()
+        self._fd: int | None = None
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+        os.register_at_fork(after_in_child=self._after_fork)
+        atexit.register(self.flush)
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL and \
+                threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def register(self, run: RuntimeRun) -> None:
+        self.runs.append(run)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="runyard-flush",
+                                            daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            self.flush()
+
+    def flush(self) -> None:
+        with self._write_lock:
+            for run in self.runs:
+                buffered = run._records
+                count = len(buffered)
+                while count:
+                    take = min(count, 50_000)
+                    records = [buffered.popleft() for _ in range(take)]
+                    count -= take
+                    self._write(_wire.encode(run.id, records))
+
+    def _write(self, frame: bytes) -> None:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        view = memoryview(frame)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+
+    def _after_fork(self) -> None:
+        self._write_lock = threading.Lock()
+        self._thread = None
+        self._pid = os.getpid()
+        for run in self.runs:
+            run._records.clear()
+
+    def _on_sigterm(self, signum: int, _frame: Any) -> None:
+        self.flush()
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+
+class _ExperimentRef:
+    """What a script can ask of its run's experiment without the client library."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Experiment(name={self.name!r})"
+
+
+class RuntimeRun:
+    """The live run a submitted script logs to."""
+
+    def __init__(self, run_id: str, channel: _Channel, *, staging: str,
+                 experiment: str, parent: RuntimeRun | None = None) -> None:
+        self.id = run_id
+        self.experiment = _ExperimentRef(experiment)
+        self.parent = parent
+        self._channel = channel
+        self._staging = staging
+        self._records: deque[tuple[Any, ...]] = deque()
+        self._append = self._records.append
+        self._properties: dict[str, str] = {}
+        channel.register(self)
+        channel.start()
+
+    def __repr__(self) -> str:
+        return f"Run(id={self.id!r}, experiment={self.experiment.name!r})"
+
+    # -- metrics --------------------------------------------------------------------------
+    def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
+        """Log a number or string under `name` (microseconds: appended, sent later)."""
+        kind = type(value)
+        if (kind is not float and kind is not int and kind is not str) or type(name) is not str:
+            value = _scalar(name, value)
+        self._append((name, value, step, _time()))
+
+    def _log_json(self, kind: str, name: str, value: Any, step: int | None = None) -> None:
+        if not isinstance(name, str) or not name:
+            raise InvalidMetricError(f"metric name must be a non-empty string, got {name!r}",
+                                     name=name)
+        self._append((_wire.METRIC, kind, name, json.dumps(value), step, _time()))
+
+    def log_list(self, name: str, value: Iterable[Any], description: str = "") -> None:
+        """Log a list of numbers or strings as one value."""
+        if isinstance(value, str | bytes | Mapping):
+            raise InvalidMetricError(f"log_list {name!r}: value must be a list, got "
+                                     f"{type(value).__name__}", name=name)
+        self._log_json("list", name, _plain_list(name, value))
+
+    def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
+        """Log one row of a table: `log_row("loss curve", epoch=1, loss=0.3)`."""
+        self._log_json("row", name, {k: _scalar(name, v) for k, v in kwargs.items()})
+
+    def log_table(self, name: str, value: Mapping[str, Iterable[Any]],
+                  description: str = "") -> None:
+        """Log a table given as columns: `{"epoch": [1, 2], "loss": [0.5, 0.3]}`."""
+        if not isinstance(value, Mapping):
+            raise InvalidMetricError(f"log_table {name!r}: value must be a dict of columns, "
+                                     f"got {type(value).__name__}", name=name)
+        self._log_json("table", name, {k: _plain_list(name, v) for k, v in value.items()})
+
+    def log_image(self, name: str, path: str | os.PathLike[str] | None = None,
+                  plot: Any = None, description: str = "") -> None:
+        """Log an image file, or a matplotlib figure / pyplot module given as `plot`."""
+        if (path is None) == (plot is None):
+            raise InvalidMetricError(f"log_image {name!r}: give exactly one of path or plot",
+                                     name=name)
+        staged = self._stage_path()
+        if plot is not None:
+            plot.savefig(staged, format="png")
+            suffix = ".png"
+        else:
+            if not os.path.isfile(path):  # type: ignore[arg-type]
+                raise FileNotFoundError(f"log_image {name!r}: no file at {path}")
+            shutil.copyfile(path, staged)  # type: ignore[arg-type]
+            suffix = Path(path).suffix or ".png"  # type: ignore[arg-type]
+        target = artifact_path(f"images/{name}{suffix}", what="image name")
+        self._append((_wire.FILE, target, staged))
+        self._log_json("image", name, target)
+
+    # -- tags, properties, files ----------------------------------------------------------
+    def tag(self, key: str, value: str | None = None) -> None:
+        self._append((_wire.TAGS, {str(key): None if value is None else str(value)}))
+
+    def set_tags(self, tags: Mapping[str, Any] | Iterable[str] | str) -> None:
+        if isinstance(tags, str):
+            tags = {tags: None}
+        elif not isinstance(tags, Mapping):
+            tags = dict.fromkeys(tags)
+        self._append((_wire.TAGS, {str(k): None if v is None else str(v)
+                                   for k, v in tags.items()}))
+
+    def add_properties(self, properties: Mapping[str, Any]) -> None:
+        clean = {str(k): str(v) for k, v in properties.items()}
+        for key, value in clean.items():
+            if self._properties.get(key, value) != value:
+                raise PropertyImmutableError(
+                    f"property {key!r} is already {self._properties[key]!r}; properties "
+                    f"cannot change (use a tag)", key=key)
+        self._properties.update(clean)
+        self._append((_wire.PROPERTIES, clean))
+
+    def _stage_path(self) -> str:
+        os.makedirs(self._staging, exist_ok=True)
+        return os.path.join(self._staging, uuid.uuid4().hex)
+
+    def upload_file(self, name: str, path_or_stream: str | os.PathLike[str] | BinaryIO) -> None:
+        """Copy a file (or readable binary stream) into the run's files under `name`."""
+        target = artifact_path(name, what="file name")
+        staged = self._stage_path()
+        if isinstance(path_or_stream, str | os.PathLike):
+            shutil.copyfile(path_or_stream, staged)
+        else:
+            with open(staged, "wb") as out:
+                shutil.copyfileobj(path_or_stream, out)
+        self._append((_wire.FILE, target, staged))
+
+    def upload_folder(self, name: str, path: str | os.PathLike[str]) -> None:
+        base = Path(path)
+        for file in sorted(p for p in base.rglob("*") if p.is_file()):
+            self.upload_file(f"{name}/{file.relative_to(base).as_posix()}", file)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Send everything logged so far to the supervisor now."""
+        self._channel.flush()
+
+    def child_run(self, name: str | None = None, run_id: str | None = None,
+                  outputs: str | None = None) -> RuntimeRun:
+        child_id = run_id or f"{self.id}_{uuid.uuid4().hex[:8]}"
+        self._append((_wire.CHILD, child_id, name))
+        self._channel.flush()  # the child must exist before its records arrive
+        return RuntimeRun(child_id, self._channel, staging=self._staging,
+                          experiment=self.experiment.name, parent=self)
+
+    def complete(self) -> None:
+        if self.parent is not None:
+            self._append((_wire.CHILD_END, self.id, "Completed", None))
+            self._channel.flush()
+
+    def fail(self, error_details: Any = None) -> None:
+        if self.parent is not None:
+            self._append((_wire.CHILD_END, self.id, "Failed", str(error_details or "")))
+            self._channel.flush()
+
+    def __enter__(self) -> RuntimeRun:
+        return self
+
+    def __exit__(self, kind: Any, error: Any, _tb: Any) -> None:
+        self.fail(error) if kind is not None else self.complete()
+
+
+class OfflineRun:
+    """What `Run.get_context()` gives a script started by hand: it prints what it is told."""
+
+    def __init__(self) -> None:
+        self.id = f"OfflineRun_{uuid.uuid4()}"
+        self.experiment = _ExperimentRef("offline")
+        self.parent = None
+        self._metrics: dict[str, list[Any]] = {}
+        self._tags: dict[str, str | None] = {}
+        self._properties: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        return f"OfflineRun(id={self.id!r})"
+
+    def _say(self, what: str, name: str, value: Any) -> None:
+        print(f"Attempted to log {what} metric {name}:\n{value}", flush=True)
+        self._metrics.setdefault(name, []).append(value)
+
+    def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
+        self._say("scalar", name, _scalar(name, value))
+
+    def log_list(self, name: str, value: Iterable[Any], description: str = "") -> None:
+        self._say("list", name, _plain_list(name, value))
+
+    def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
+        self._say("row", name, {k: _scalar(name, v) for k, v in kwargs.items()})
+
+    def log_table(self, name: str, value: Mapping[str, Iterable[Any]],
+                  description: str = "") -> None:
+        self._say("table", name, {k: _plain_list(name, v) for k, v in value.items()})
+
+    def log_image(self, name: str, path: str | os.PathLike[str] | None = None,
+                  plot: Any = None, description: str = "") -> None:
+        self._say("image", name, path if path is not None else "<plot>")
+
+    def tag(self, key: str, value: str | None = None) -> None:
+        self._tags[key] = value
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        self._tags.update({k: None if v is None else str(v) for k, v in tags.items()})
+
+    def add_properties(self, properties: Mapping[str, Any]) -> None:
+        self._properties.update({k: str(v) for k, v in properties.items()})
+
+    def get_metrics(self, name: str | None = None) -> dict[str, Any]:
+        shaped = {k: v[0] if len(v) == 1 else list(v) for k, v in self._metrics.items()}
+        return {name: shaped[name]} if name is not None and name in shaped else (
+            {} if name is not None else shaped)
+
+    def get_tags(self) -> dict[str, str | None]:
+        return dict(self._tags)
+
+    def upload_file(self, name: str, path_or_stream: Any) -> None:
+        artifact_path(name, what="file name")
+        print(f"Attempted to upload {name} (offline run: nothing is stored)", flush=True)
+
+    def upload_folder(self, name: str, path: str | os.PathLike[str]) -> None:
+        artifact_path(name, what="folder name")
+        print(f"Attempted to upload folder {name} (offline run: nothing is stored)", flush=True)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+    def child_run(self, name: str | None = None, run_id: str | None = None,
+                  outputs: str | None = None) -> OfflineRun:
+        return OfflineRun()
+
+    def complete(self) -> None:
+        pass
+
+    def fail(self, error_details: Any = None) -> None:
+        pass
+
+
+_context: RuntimeRun | OfflineRun | None = None
+_context_lock = threading.Lock()
+
+
+def get_context(allow_offline: bool = True) -> RuntimeRun | OfflineRun:
+    """The run this process belongs to: live when submitted, offline otherwise."""
+    global _context
+    with _context_lock:
+        if _context is not None:
+            return _context
+        run_id = os.environ.get("RUNYARD_RUN_ID")
+        channel_path = os.environ.get("RUNYARD_CHANNEL")
+        if run_id and channel_path:
+            channel = _Channel(channel_path,
+                               float(os.environ.get("RUNYARD_FLUSH_INTERVAL", "0.1")))
+            _context = RuntimeRun(
+                run_id, channel,
+                staging=os.environ.get("RUNYARD_STAGING") or os.path.join(
+                    os.path.dirname(channel_path), "staged"),
+                experiment=os.environ.get("RUNYARD_EXPERIMENT", ""),
+            )
+        elif allow_offline:
+            _context = OfflineRun()
+        else:
+            raise RunyardError("this process is not part of a submitted run "
+                               "(RUNYARD_RUN_ID is not set) and allow_offline is False")
+        return _context

@@ -1,0 +1,105 @@
+"""The run history's tables, as SQLAlchemy Core metadata.
+
+Invariant: this module describes the newest schema; every change to it comes with an
+Alembic revision under `migrations/versions/`, and a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+experiments = sa.Table(
+    "experiments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.String(300), primary_key=True),
+    sa.Column("experiment_id", sa.Integer, sa.ForeignKey("experiments.id"), nullable=False),
+    sa.Column("parent_id", sa.String(300), sa.ForeignKey("runs.id"), nullable=True),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("display_name", sa.String(255), nullable=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("compute_target", sa.String(255), nullable=True),
+    sa.Column("config", sa.JSON, nullable=True),
+    sa.Column("snapshot_id", sa.String(64), nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("start_time", sa.Float, nullable=True),
+    sa.Column("end_time", sa.Float, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("supervisor_pid", sa.Integer, nullable=True),
+    sa.Column("supervisor_host", sa.String(255), nullable=True),
+    sa.Column("heartbeat_at", sa.Float, nullable=True),
+    sa.Column("cancel_requested_at", sa.Float, nullable=True),
+    sa.Index("ix_runs_experiment", "experiment_id", "created_at"),
+    sa.Index("ix_runs_parent", "parent_id"),
+)
+
+status_events = sa.Table(
+    "status_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(300), sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("time", sa.Float, nullable=False),
+    sa.Column("detail", sa.Text, nullable=True),
+    sa.Index("ix_status_events_run", "run_id", "id"),
+)
+
+# One row per logged point. Scalars keep their number in `value` (strings in `text`);
+# the list/row/table/image kinds keep their JSON in `text`.
+metrics = sa.Table(
+    "metrics",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(300), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=True),
+    sa.Column("value", sa.Float, nullable=True),
+    sa.Column("text", sa.Text, nullable=True),
+    sa.Column("time", sa.Float, nullable=False),
+    sa.Column("rank", sa.Integer, nullable=False, server_default="0"),
+    sa.Index("ix_metrics_run_name", "run_id", "name", "id"),
+)
+
+tags = sa.Table(
+    "tags",
+    metadata,
+    sa.Column("run_id", sa.String(300), sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("value", sa.Text, nullable=True),
+)
+
+properties = sa.Table(
+    "properties",
+    metadata,
+    sa.Column("run_id", sa.String(300), sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("value", sa.Text, nullable=True),
+)
+
+run_files = sa.Table(
+    "run_files",
+    metadata,
+    sa.Column("run_id", sa.String(300), sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column("path", sa.String(1024), primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+compute_targets = sa.Table(
+    "compute_targets",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)

@@ -1,0 +1,106 @@
+"""The run history contract, and the registry that picks a backend by URL scheme.
+
+Invariant: the client and the supervisor speak to the run history only through
+`AbstractStore`; nothing outside `store/` knows which database is underneath.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from runyard.errors import UnknownBackendError
+
+MetricRow = tuple[str, str, str, int | None, float | None, str | None, float, int]
+"""(run_id, name, kind, step, value, text, time, rank)"""
+
+
+class AbstractStore(abc.ABC):
+    """What runyard needs from a run history database."""
+
+    url: str
+
+    # experiments
+    @abc.abstractmethod
+    def ensure_experiment(self, name: str) -> int: ...
+    @abc.abstractmethod
+    def list_experiments(self) -> list[dict[str, Any]]: ...
+
+    # runs and their lifecycle
+    @abc.abstractmethod
+    def create_run(
+        self, run_id: str, experiment: str, *, compute_target: str | None,
+        config: Mapping[str, Any] | None, snapshot_id: str | None,
+        parent_id: str | None = None, display_name: str | None = None,
+        status: str = "NotStarted", tags: Mapping[str, str] | None = None,
+    ) -> None: ...
+    @abc.abstractmethod
+    def get_run(self, run_id: str) -> dict[str, Any]: ...
+    @abc.abstractmethod
+    def list_runs(
+        self, *, experiment: str | None = None, status: str | None = None,
+        parent_id: str | None = None, tags: Mapping[str, str | None] | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]: ...
+    @abc.abstractmethod
+    def set_status(
+        self, run_id: str, status: str, *, detail: str | None = None,
+        error: str | None = None, only_if: Iterable[str] | None = None,
+    ) -> bool: ...
+    @abc.abstractmethod
+    def status_events(self, run_id: str) -> list[dict[str, Any]]: ...
+    @abc.abstractmethod
+    def claim_supervisor(self, run_id: str, pid: int, host: str) -> None: ...
+    @abc.abstractmethod
+    def heartbeat(self, run_id: str) -> None: ...
+    @abc.abstractmethod
+    def request_cancel(self, run_id: str) -> None: ...
+
+    # what a run records
+    @abc.abstractmethod
+    def insert_metrics(self, rows: Sequence[MetricRow]) -> None: ...
+    @abc.abstractmethod
+    def get_metrics(self, run_id: str, name: str | None = None) -> list[dict[str, Any]]: ...
+    @abc.abstractmethod
+    def count_metrics(self, run_id: str) -> int: ...
+    @abc.abstractmethod
+    def set_tags(self, run_id: str, tags: Mapping[str, str | None]) -> None: ...
+    @abc.abstractmethod
+    def get_tags(self, run_id: str) -> dict[str, str | None]: ...
+    @abc.abstractmethod
+    def add_properties(self, run_id: str, properties: Mapping[str, str]) -> None: ...
+    @abc.abstractmethod
+    def get_properties(self, run_id: str) -> dict[str, str | None]: ...
+    @abc.abstractmethod
+    def add_files(self, run_id: str, files: Iterable[tuple[str, int]]) -> None: ...
+    @abc.abstractmethod
+    def list_files(self, run_id: str, prefix: str = "") -> list[dict[str, Any]]: ...
+
+    # compute targets
+    @abc.abstractmethod
+    def get_compute_target(self, name: str) -> dict[str, Any] | None: ...
+    @abc.abstractmethod
+    def put_compute_target(self, name: str, type_: str, config: Mapping[str, Any]) -> None: ...
+    @abc.abstractmethod
+    def list_compute_targets(self) -> list[dict[str, Any]]: ...
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+_SQL_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "postgresql+psycopg2")
+
+
+def open_store(url: str) -> AbstractStore:
+    """Open the run history at `url` (sqlite:///..., postgresql://...)."""
+    scheme = url.split(":", 1)[0]
+    if scheme in _SQL_SCHEMES:
+        from runyard.store.sql import SqlStore
+
+        return SqlStore(url)
+    raise UnknownBackendError(
+        f"no run history backend for {scheme!r} in store URL {url!r}; "
+        f"known schemes: {', '.join(_SQL_SCHEMES)}",
+        url=url, valid=list(_SQL_SCHEMES),
+    )

@@ -1,0 +1,375 @@
+"""The run history on SQLAlchemy 2 Core: SQLite (WAL) embedded, PostgreSQL by URL.
+
+Invariants:
+- The schema is brought to the newest Alembic revision when a store opens; the check is a
+  single read of `alembic_version`, Alembic itself is imported only when work is due.
+- SQLite write transactions start with BEGIN IMMEDIATE, so concurrent supervisors wait on
+  the busy timeout instead of failing on a read→write lock upgrade.
+- `set_status` is a compare-and-set: a status is only written from an expected one, so a
+  reader that marks a dead run Failed can never overwrite an end state the supervisor wrote.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from runyard import _status
+from runyard.errors import PropertyImmutableError, RunNotFoundError
+from runyard.store import _schema as t
+from runyard.store.base import AbstractStore, MetricRow
+
+HEAD_REVISION = "0001"
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_migrate_lock = threading.Lock()
+
+
+def _sqlite_engine(url: str) -> sa.Engine:
+    engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        immediate = connection.get_execution_options().get("runyard_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class SqlStore(AbstractStore):
+    """Run history in any database SQLAlchemy speaks to."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite"):
+            database = sa.engine.make_url(url).database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = _sqlite_engine(url)
+        else:
+            self.engine = sa.create_engine(url, pool_pre_ping=True)
+        self._migrate()
+        self._metric_sql: tuple[str, bool] | None = None
+
+    # -- plumbing -------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        with self.engine.connect() as conn:
+            try:
+                current = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+            except sa.exc.OperationalError:
+                current = None
+            except sa.exc.ProgrammingError:
+                current = None
+        if current == HEAD_REVISION:
+            return
+        from alembic import command
+        from alembic.config import Config
+
+        with _migrate_lock, self.engine.connect() as conn:
+            conn = conn.execution_options(runyard_write=True)
+            with conn.begin():
+                config = Config()
+                config.set_main_option("script_location", str(_MIGRATIONS))
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(runyard_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- experiments ----------------------------------------------------------------------
+    def ensure_experiment(self, name: str) -> int:
+        with self._read() as conn:
+            found = conn.execute(
+                sa.select(t.experiments.c.id).where(t.experiments.c.name == name)
+            ).scalar()
+        if found is not None:
+            return int(found)
+        with self._write() as conn:
+            found = conn.execute(
+                sa.select(t.experiments.c.id).where(t.experiments.c.name == name)
+            ).scalar()
+            if found is not None:
+                return int(found)
+            result = conn.execute(
+                t.experiments.insert().values(name=name, created_at=time.time())
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def list_experiments(self) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            rows = conn.execute(sa.select(t.experiments).order_by(t.experiments.c.name))
+            return [dict(r._mapping) for r in rows]
+
+    # -- runs -----------------------------------------------------------------------------
+    def create_run(
+        self, run_id: str, experiment: str, *, compute_target: str | None,
+        config: Mapping[str, Any] | None, snapshot_id: str | None,
+        parent_id: str | None = None, display_name: str | None = None,
+        status: str = _status.NOT_STARTED, tags: Mapping[str, str] | None = None,
+    ) -> None:
+        experiment_id = self.ensure_experiment(experiment)
+        now = time.time()
+        with self._write() as conn:
+            number = conn.execute(
+                sa.select(sa.func.count()).select_from(t.runs)
+                .where(t.runs.c.experiment_id == experiment_id)
+            ).scalar_one() + 1
+            conn.execute(t.runs.insert().values(
+                id=run_id, experiment_id=experiment_id, parent_id=parent_id, number=number,
+                display_name=display_name, status=status, compute_target=compute_target,
+                config=dict(config) if config is not None else None, snapshot_id=snapshot_id,
+                created_at=now, start_time=now if status == _status.RUNNING else None,
+            ))
+            conn.execute(t.status_events.insert().values(run_id=run_id, status=status, time=now))
+            if tags:
+                conn.execute(t.tags.insert(), [
+                    {"run_id": run_id, "key": k, "value": v} for k, v in tags.items()
+                ])
+
+    def _run_query(self) -> sa.Select[Any]:
+        return sa.select(t.runs, t.experiments.c.name.label("experiment")).join(
+            t.experiments, t.runs.c.experiment_id == t.experiments.c.id
+        )
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        with self._read() as conn:
+            row = conn.execute(self._run_query().where(t.runs.c.id == run_id)).first()
+        if row is None:
+            raise RunNotFoundError(f"no run with id {run_id!r} in {self.url}", run_id=run_id)
+        return dict(row._mapping)
+
+    def list_runs(
+        self, *, experiment: str | None = None, status: str | None = None,
+        parent_id: str | None = None, tags: Mapping[str, str | None] | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        query = self._run_query()
+        if experiment is not None:
+            query = query.where(t.experiments.c.name == experiment)
+        if status is not None:
+            query = query.where(t.runs.c.status == status)
+        if parent_id is not None:
+            query = query.where(t.runs.c.parent_id == parent_id)
+        for key, value in (tags or {}).items():
+            match = sa.select(t.tags.c.run_id).where(t.tags.c.key == key)
+            if value is not None:
+                match = match.where(t.tags.c.value == value)
+            query = query.where(t.runs.c.id.in_(match))
+        query = query.order_by(t.runs.c.created_at.desc(), t.runs.c.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def set_status(
+        self, run_id: str, status: str, *, detail: str | None = None,
+        error: str | None = None, only_if: Iterable[str] | None = None,
+    ) -> bool:
+        now = time.time()
+        values: dict[str, Any] = {"status": status}
+        if status == _status.RUNNING:
+            values["start_time"] = now
+        if status in _status.TERMINAL:
+            values["end_time"] = now
+        if error is not None:
+            values["error"] = error
+        update = t.runs.update().where(t.runs.c.id == run_id).values(**values)
+        if only_if is not None:
+            update = update.where(t.runs.c.status.in_(list(only_if)))
+        else:  # an end state is final
+            update = update.where(t.runs.c.status.not_in(list(_status.TERMINAL)))
+        with self._write() as conn:
+            if conn.execute(update).rowcount != 1:
+                return False
+            conn.execute(t.status_events.insert().values(
+                run_id=run_id, status=status, time=now, detail=detail or error
+            ))
+        return True
+
+    def status_events(self, run_id: str) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(t.status_events.c.status, t.status_events.c.time,
+                          t.status_events.c.detail)
+                .where(t.status_events.c.run_id == run_id).order_by(t.status_events.c.id)
+            )
+            return [dict(r._mapping) for r in rows]
+
+    def claim_supervisor(self, run_id: str, pid: int, host: str) -> None:
+        with self._write() as conn:
+            conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(
+                supervisor_pid=pid, supervisor_host=host, heartbeat_at=time.time()
+            ))
+
+    def heartbeat(self, run_id: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                t.runs.update().where(t.runs.c.id == run_id).values(heartbeat_at=time.time())
+            )
+
+    def request_cancel(self, run_id: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                t.runs.update()
+                .where(t.runs.c.id == run_id, t.runs.c.cancel_requested_at.is_(None))
+                .values(cancel_requested_at=time.time())
+            )
+
+    # -- metrics --------------------------------------------------------------------------
+    def _metric_insert(self) -> tuple[str, bool]:
+        # Core's executemany with dicts runs at ~130k rows/s on SQLite; the compiled
+        # statement with positional tuples at ~500k. Compiled per dialect, so it holds for
+        # any database.
+        if self._metric_sql is None:
+            columns = ["run_id", "name", "kind", "step", "value", "text", "time", "rank"]
+            compiled = t.metrics.insert().compile(dialect=self.engine.dialect,
+                                                  column_keys=columns)
+            self._metric_sql = (str(compiled), bool(compiled.positional))
+        return self._metric_sql
+
+    def insert_metrics(self, rows: Sequence[MetricRow]) -> None:
+        if not rows:
+            return
+        sql, positional = self._metric_insert()
+        keys = ("run_id", "name", "kind", "step", "value", "text", "time", "rank")
+        params: Any = list(rows) if positional else [dict(zip(keys, r, strict=True))
+                                                        for r in rows]
+        with self._write() as conn:
+            conn.exec_driver_sql(sql, params)
+
+    def get_metrics(self, run_id: str, name: str | None = None) -> list[dict[str, Any]]:
+        m = t.metrics.c
+        query = sa.select(m.name, m.kind, m.step, m.value, m.text, m.time, m.rank).where(
+            m.run_id == run_id
+        )
+        if name is not None:
+            query = query.where(m.name == name)
+        with self._read() as conn:
+            return [dict(r._mapping) for r in conn.execute(query.order_by(m.id))]
+
+    def count_metrics(self, run_id: str) -> int:
+        with self._read() as conn:
+            return int(conn.execute(
+                sa.select(sa.func.count()).select_from(t.metrics)
+                .where(t.metrics.c.run_id == run_id)
+            ).scalar_one())
+
+    # -- tags, properties, files ----------------------------------------------------------
+    def set_tags(self, run_id: str, tags: Mapping[str, str | None]) -> None:
+        if not tags:
+            return
+        with self._write() as conn:
+            for key, value in tags.items():
+                updated = conn.execute(
+                    t.tags.update().where(t.tags.c.run_id == run_id, t.tags.c.key == key)
+                    .values(value=value)
+                ).rowcount
+                if not updated:
+                    conn.execute(t.tags.insert().values(run_id=run_id, key=key, value=value))
+
+    def get_tags(self, run_id: str) -> dict[str, str | None]:
+        with self._read() as conn:
+            rows = conn.execute(sa.select(t.tags.c.key, t.tags.c.value)
+                                .where(t.tags.c.run_id == run_id).order_by(t.tags.c.key))
+            return {r.key: r.value for r in rows}
+
+    def add_properties(self, run_id: str, properties: Mapping[str, str]) -> None:
+        if not properties:
+            return
+        with self._write() as conn:
+            existing = {
+                r.key: r.value for r in conn.execute(
+                    sa.select(t.properties.c.key, t.properties.c.value)
+                    .where(t.properties.c.run_id == run_id,
+                           t.properties.c.key.in_(list(properties)))
+                )
+            }
+            for key, value in properties.items():
+                if key in existing:
+                    if existing[key] != value:
+                        raise PropertyImmutableError(
+                            f"property {key!r} of run {run_id} is already {existing[key]!r}; "
+                            f"properties cannot change (use a tag for values that change)",
+                            run_id=run_id, key=key,
+                        )
+                    continue
+                conn.execute(t.properties.insert().values(run_id=run_id, key=key, value=value))
+
+    def get_properties(self, run_id: str) -> dict[str, str | None]:
+        with self._read() as conn:
+            rows = conn.execute(sa.select(t.properties.c.key, t.properties.c.value)
+                                .where(t.properties.c.run_id == run_id)
+                                .order_by(t.properties.c.key))
+            return {r.key: r.value for r in rows}
+
+    def add_files(self, run_id: str, files: Iterable[tuple[str, int]]) -> None:
+        now = time.time()
+        rows = [{"run_id": run_id, "path": p, "size": s, "created_at": now} for p, s in files]
+        if not rows:
+            return
+        with self._write() as conn:
+            conn.execute(t.run_files.delete().where(
+                t.run_files.c.run_id == run_id,
+                t.run_files.c.path.in_([r["path"] for r in rows]),
+            ))
+            conn.execute(t.run_files.insert(), rows)
+
+    def list_files(self, run_id: str, prefix: str = "") -> list[dict[str, Any]]:
+        f = t.run_files.c
+        query = sa.select(f.path, f.size, f.created_at).where(f.run_id == run_id)
+        with self._read() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(query.order_by(f.path))]
+        # Azure's prefix is a plain string prefix: "outputs/mod" matches "outputs/model/x".
+        return [r for r in rows if r["path"].startswith(prefix)]
+
+    # -- compute targets ------------------------------------------------------------------
+    def get_compute_target(self, name: str) -> dict[str, Any] | None:
+        with self._read() as conn:
+            row = conn.execute(
+                sa.select(t.compute_targets).where(t.compute_targets.c.name == name)
+            ).first()
+        return dict(row._mapping) if row is not None else None
+
+    def put_compute_target(self, name: str, type_: str, config: Mapping[str, Any]) -> None:
+        with self._write() as conn:
+            updated = conn.execute(
+                t.compute_targets.update().where(t.compute_targets.c.name == name)
+                .values(type=type_, config=dict(config))
+            ).rowcount
+            if not updated:
+                conn.execute(t.compute_targets.insert().values(
+                    name=name, type=type_, config=dict(config), created_at=time.time()
+                ))
+
+    def list_compute_targets(self) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            rows = conn.execute(sa.select(t.compute_targets).order_by(t.compute_targets.c.name))
+            return [dict(r._mapping) for r in rows]

@@ -1,0 +1,119 @@
+"""Process plumbing on Linux: the supervisor as child subreaper, the script dying with
+its supervisor, and killing a whole process tree (including what ignores SIGTERM or
+escaped into its own session).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import time
+from collections.abc import Callable
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def become_subreaper() -> None:
+    """Orphaned descendants are re-parented to us, so none escapes `descendants`."""
+    _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def die_with_parent() -> Callable[[], None]:
+    """A preexec_fn: the child gets SIGKILL when its parent (the supervisor) dies."""
+    prctl = _libc.prctl
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    return preexec
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        # the command name may hold spaces and parentheses: split after the last ')'
+        fields = stat[stat.rfind(b")") + 2:].split()
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    return children
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid`."""
+    children = _children_map()
+    found: list[int] = []
+    stack = list(children.get(pid, []))
+    while stack:
+        child = stack.pop()
+        found.append(child)
+        stack.extend(children.get(child, []))
+    return found
+
+
+def _signal(pids: list[int], signum: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+
+def reap_orphans(keep: set[int]) -> None:
+    """Collect exited children that are not ours to wait for (re-parented orphans)."""
+    for pid in _children_map().get(os.getpid(), []):
+        if pid in keep:
+            continue
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] != b"Z"
+
+
+def kill_tree(root: int, grace: float, waited_elsewhere: set[int] | None = None) -> list[int]:
+    """SIGTERM every descendant of `root`, SIGKILL what is left after `grace` seconds.
+
+    Pids in `waited_elsewhere` are killed but not reaped here (a Popen waits for them).
+    Returns the pids that needed SIGKILL.
+    """
+    keep = waited_elsewhere or set()
+    _signal(descendants(root), signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        reap_orphans(keep)
+        if not any(_alive(p) for p in descendants(root)):
+            return []
+        time.sleep(0.05)
+    stubborn = [p for p in descendants(root) if _alive(p)]
+    _signal(stubborn, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_alive(p) for p in stubborn):
+        reap_orphans(keep)
+        time.sleep(0.02)
+    reap_orphans(keep)
+    return stubborn
+
+
+def signal_name(returncode: int) -> str:
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"

@@ -1,0 +1,287 @@
+"""The process that owns one run: prepare, queue, start, watch, finalize, heartbeat.
+
+Invariants:
+- Only this process writes the run's status, metrics, tags, properties and files while
+  the run is active; readers only read (and mark the run Failed if this process is gone).
+- Every transition is a compare-and-set from the status this process last wrote; if it
+  fails, somebody decided the run already, and the supervisor stops its processes and exits.
+- Outputs and logs are uploaded file by file through the artifact store's atomic writes.
+- Every process of the run is killed before the run reaches an end state.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import IO, Any
+
+from runyard import _status
+from runyard.artifacts import snapshot
+from runyard.compute import get_compute_target
+from runyard.compute.local import Slot
+from runyard.supervisor import _processes
+from runyard.supervisor._ingest import Ingestor
+from runyard.workspace import Workspace
+
+HEARTBEAT_SECONDS = 5.0
+KILL_GRACE_SECONDS = 3.0
+POLL_SECONDS = 0.1
+
+
+class _Stop(Exception):  # noqa: N818 - control flow, not an error
+    """The run was decided while we worked (canceled, timed out, taken over)."""
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class Supervisor:
+    def __init__(self, workspace: Workspace, run_id: str) -> None:
+        self.ws = workspace
+        self.store = workspace.store
+        self.run_id = run_id
+        self.run = self.store.get_run(run_id)
+        self.config: dict[str, Any] = self.run["config"] or {}
+        self.dir = workspace.run_dir(run_id)
+        self.logs = self.dir / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.status = self.run["status"]
+        self.process: subprocess.Popen[bytes] | None = None
+        self.slot: Slot | None = None
+        self._log: IO[str] = open(self.logs / "supervisor.txt", "a", buffering=1)  # noqa: SIM115
+        self._wake = threading.Event()
+        self._done = threading.Event()
+        self._cancel_seen = False
+        self.ingest = Ingestor(self.dir / "channel", self.store, workspace.artifacts, run_id,
+                               self.run["experiment"], self.say)
+
+    # -- helpers ------------------------------------------------------------------------
+    def say(self, message: str) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        self._log.write(f"[{stamp}Z] {message}\n")
+
+    def transition(self, status: str, detail: str | None = None, error: str | None = None) -> None:
+        if not self.store.set_status(self.run_id, status, detail=detail, error=error,
+                                     only_if=[self.status]):
+            now = self.store.get_run(self.run_id)["status"]
+            raise _Stop(now, f"run is {now} already; supervisor stops")
+        self.say(f"{status}" + (f": {detail}" if detail else "") + (f": {error}" if error else ""))
+        self.status = status
+
+    def check_cancel(self) -> None:
+        if self._cancel_seen or self.store.get_run(self.run_id)["cancel_requested_at"]:
+            raise _Stop(_status.CANCELED, "canceled by request")
+
+    def _heartbeat(self) -> None:
+        while not self._done.wait(HEARTBEAT_SECONDS):
+            try:
+                self.store.heartbeat(self.run_id)
+            except Exception as e:  # noqa: BLE001 - a missed beat must not kill the run
+                self.say(f"heartbeat failed: {e}")
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        if signum == signal.SIGTERM:
+            self._cancel_seen = True
+        self._wake.set()
+
+    def _sleep(self, seconds: float) -> None:
+        self._wake.wait(seconds)
+        self._wake.clear()
+
+    # -- the run ------------------------------------------------------------------------
+    def main(self) -> int:
+        _processes.become_subreaper()
+        signal.signal(signal.SIGUSR1, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        self.store.claim_supervisor(self.run_id, os.getpid(), socket.gethostname())
+        threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
+        try:
+            self._prepare()
+            self._queue()
+            self._start()
+            returncode = self._execute()
+            self._finish(returncode)
+        except _Stop as stop:
+            self._stop(stop)
+        except Exception as e:  # noqa: BLE001 - any failure ends the run as Failed, with why
+            self.say(traceback.format_exc())
+            self._stop(_Stop(_status.FAILED, f"runyard supervisor error: "
+                                             f"{type(e).__name__}: {e}"))
+        finally:
+            self._done.set()
+            if self.slot is not None:
+                self.slot.release()
+            self._cleanup()
+        return 0
+
+    def _prepare(self) -> None:
+        self.transition(_status.PREPARING)
+        self.check_cancel()
+        self.interpreter = self.config.get("interpreter") or sys.executable
+        if not os.access(self.interpreter, os.X_OK):
+            raise _Stop(_status.FAILED, f"interpreter {self.interpreter} is not there or "
+                                         f"not executable")
+        self.say(f"environment: user-managed, interpreter {self.interpreter}")
+
+    def _queue(self) -> None:
+        compute = get_compute_target(self.ws, self.run["compute_target"])
+        self.slot = Slot(self.ws.config_dir / "slots" / compute.name)
+        capacity = int(compute.config.get("max_concurrent_runs", 1))
+        self.transition(_status.QUEUED, detail=f"waiting for one of {capacity} slots "
+                                                f"on {compute.name}")
+        last_config = time.monotonic()
+        while not self.slot.try_acquire(capacity):
+            self.check_cancel()
+            self._sleep(0.2)
+            if time.monotonic() - last_config > 2:
+                capacity = int(get_compute_target(self.ws, compute.name)
+                               .config.get("max_concurrent_runs", 1))
+                last_config = time.monotonic()
+
+    def _start(self) -> None:
+        self.transition(_status.STARTING)
+        self.workdir = self.dir / "wd"
+        count = snapshot.materialize(self.run["snapshot_id"], self.ws.artifacts, self.workdir)
+        (self.workdir / "outputs").mkdir(exist_ok=True)
+        self.say(f"working directory {self.workdir} with {count} files from snapshot "
+                 f"{self.run['snapshot_id'][:12]}")
+        self.check_cancel()
+
+    def _environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("RUNYARD_SUPERVISOR_LOG", "RUNYARD_STORE_URL",
+                            "RUNYARD_ARTIFACT_URL")}
+        env.update({str(k): str(v) for k, v in (self.config.get("environment_variables")
+                                                or {}).items()})
+        (self.dir / "channel").mkdir(exist_ok=True)
+        env.update({
+            "RUNYARD_RUN_ID": self.run_id,
+            "RUNYARD_EXPERIMENT": self.run["experiment"],
+            "RUNYARD_CHANNEL": str(self.dir / "channel" / "0.bin"),
+            "RUNYARD_STAGING": str(self.dir / "staged"),
+            "RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "NODE_RANK": "0",
+            "PYTHONUNBUFFERED": "1",
+        })
+        return env
+
+    def _execute(self) -> int:
+        command = [self.interpreter, self.config["script"], *self.config.get("arguments", [])]
+        log_path = self.logs / "driver_0.txt"
+        with open(log_path, "ab") as log:
+            self.transition(_status.RUNNING)
+            self.say(f"starting {' '.join(command)}")
+            self.process = subprocess.Popen(
+                command, cwd=self.workdir, env=self._environment(), stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_processes.die_with_parent(),  # noqa: PLW1509
+            )
+        started = time.monotonic()
+        limit = self.config.get("max_run_duration_seconds")
+        last_cancel_check = 0.0
+        while (returncode := self.process.poll()) is None:
+            self.ingest.poll()
+            now = time.monotonic()
+            if self._cancel_seen or now - last_cancel_check > 0.25:
+                last_cancel_check = now
+                self.check_cancel()
+            if limit and now - started > limit:
+                raise _Stop(_status.FAILED, f"run exceeded max_run_duration_seconds={limit}")
+            self._sleep(POLL_SECONDS)
+        self.ingest.poll()
+        return returncode
+
+    def _finish(self, returncode: int) -> None:
+        leftovers = _processes.kill_tree(os.getpid(), KILL_GRACE_SECONDS)
+        if leftovers:
+            self.say(f"killed {len(leftovers)} process(es) the script left behind")
+        self.transition(_status.FINALIZING)
+        self._upload()
+        if returncode == 0:
+            self.transition(_status.COMPLETED)
+            return
+        script = self.config["script"]
+        if returncode < 0:
+            error = f"{script} was killed by {_processes.signal_name(returncode)}"
+        else:
+            error = f"{script} exited with code {returncode}"
+        last = _last_line(self.logs / "driver_0.txt")
+        if last:
+            error += f": {last}"
+        self.transition(_status.FAILED, error=error)
+
+    def _stop(self, stop: _Stop) -> None:
+        """End the run early: kill every process, keep what was logged, record why."""
+        self.say(f"stopping: {stop.reason}")
+        waited = {self.process.pid} if self.process is not None else set()
+        if stop.status == _status.CANCELED and self.status not in _status.TERMINAL:
+            try:
+                self.transition(_status.CANCEL_REQUESTED)
+            except _Stop:
+                pass
+        _processes.kill_tree(os.getpid(), KILL_GRACE_SECONDS, waited_elsewhere=waited)
+        if self.process is not None:
+            self.process.wait()
+        try:
+            self.ingest.poll()
+            if self.process is not None:
+                self._upload()
+        except Exception as e:  # noqa: BLE001 - the end state matters more
+            self.say(f"could not save outputs: {e}")
+        if self.status in _status.TERMINAL:
+            return
+        error = None if stop.status == _status.CANCELED else stop.reason
+        try:
+            self.transition(stop.status, detail=stop.reason, error=error)
+        except _Stop:
+            pass
+
+    def _upload(self) -> None:
+        artifacts = self.ws.artifacts
+        uploaded: list[tuple[str, int]] = []
+        outputs = self.workdir / "outputs"
+        for folder, base in ((outputs, "outputs"), (self.logs, "logs")):
+            if not folder.is_dir():
+                continue
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                name = f"{base}/{path.relative_to(folder).as_posix()}"
+                if base == "logs":
+                    self._log.flush()
+                size = artifacts.put_file(path, f"runs/{self.run_id}/{name}")
+                uploaded.append((name, size))
+                if len(uploaded) >= 500:
+                    self.store.add_files(self.run_id, uploaded)
+                    uploaded = []
+        self.store.add_files(self.run_id, uploaded)
+
+    def _cleanup(self) -> None:
+        import shutil
+
+        self._log.close()
+        supervisor_log = self.logs / "supervisor.txt"
+        try:  # the copy uploaded at Finalizing lacks the end state
+            size = self.ws.artifacts.put_file(supervisor_log, f"runs/{self.run_id}/logs/"
+                                                              "supervisor.txt")
+            self.store.add_files(self.run_id, [("logs/supervisor.txt", size)])
+        except Exception:  # noqa: BLE001, S110 - best effort after the end state
+            pass
+        for name in ("wd", "channel", "staged"):
+            shutil.rmtree(self.dir / name, ignore_errors=True)
+
+
+def _last_line(path: Path) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, os.path.getsize(path) - 4096))
+            lines = handle.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return ""
+    return next((line.strip() for line in reversed(lines) if line.strip()), "")[:500]
