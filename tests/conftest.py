@@ -3,6 +3,7 @@ cleanup of every supervisor a test started."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import textwrap
@@ -35,10 +36,8 @@ def workspace(tmp_path: Path) -> Iterator[Workspace]:
     ws = Workspace.create("test", path=tmp_path / "ws")
     yield ws
     for pid in _processes_mentioning(str(ws.path)):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ def test_missing_source_directory(experiment: Experiment, tmp_path: Path) -> Non
 
 
 def test_missing_script(experiment: Experiment, source: Callable[..., Path]) -> None:
-    with pytest.raises(SourceNotFoundError, match="'trian.py' not found"):
+    with pytest.raises(SourceNotFoundError, match=r"'trian\.py' not found"):
         experiment.submit(ScriptRunConfig(source("pass"), "trian.py"))
     assert _no_runs(experiment.workspace)
 
@@ -56,7 +56,7 @@ def test_script_outside_the_source_directory(experiment: Experiment,
 
 def test_unknown_compute_target_lists_the_known_ones(experiment: Experiment,
                                                      source: Callable[..., Path]) -> None:
-    with pytest.raises(UnknownComputeTargetError, match="gpucluster.*has: local"):
+    with pytest.raises(UnknownComputeTargetError, match=r"gpucluster.*has: local"):
         experiment.submit(ScriptRunConfig(source("pass"), "train.py",
                                           compute_target="gpucluster"))
     assert _no_runs(experiment.workspace)
@@ -118,6 +118,6 @@ def test_downloading_a_file_the_run_does_not_have_lists_its_files(
         experiment: Experiment, tmp_path: Path) -> None:
     run = experiment.start_logging()
     run.upload_file("outputs/model.pkl", io.BytesIO(b"m"))
-    with pytest.raises(ArtifactNotFoundError, match="outputs/model.pkl"):
+    with pytest.raises(ArtifactNotFoundError, match=r"outputs/model\.pkl"):
         run.download_file("outputs/model.h5", tmp_path / "m")
     assert not (tmp_path / "m").exists()

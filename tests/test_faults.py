@@ -40,7 +40,8 @@ def test_sigkill_of_the_supervisor_fails_the_run_within_30_seconds(
     wait_for(lambda: run.get_status() == "Failed", timeout=STALE_SECONDS)
     assert time.monotonic() - killed < 30
     error = run.get_details()["error"]["error"]["message"]
-    assert "supervisor" in error and "died while the run was Running" in error
+    assert "supervisor" in error
+    assert "died while the run was Running" in error
     # the script dies with its supervisor (PR_SET_PDEATHSIG), it is not left running
     wait_for(lambda: not _processes_mentioning(str(run.workspace.run_dir(run.id) / "wd")),
              timeout=10)

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from runyard.errors import InvalidMetricError
-from runyard.runtime import OfflineRun
-from runyard.runtime import _wire
-from runyard.runtime._run import _Channel, RuntimeRun
+from runyard.runtime import OfflineRun, _wire
+from runyard.runtime._run import RuntimeRun, _Channel
 
 
 def test_import_runyard_and_get_context_load_nothing_heavy() -> None:
@@ -67,7 +66,8 @@ def test_split_frames_keeps_an_incomplete_tail() -> None:
     one = _wire.encode("r", [("a", 1.0, None, 0.0)])
     two = _wire.encode("r", [("b", 2.0, None, 0.0)])
     frames, tail = _wire.split_frames(one + two[:5])
-    assert len(frames) == 1 and tail == two[:5]
+    assert len(frames) == 1
+    assert tail == two[:5]
     assert _wire.decode(frames[0]) == ("r", [("a", 1.0, None, 0.0)])
 
 

@@ -50,8 +50,8 @@ def test_invalid_workspace_name_is_refused_and_nothing_is_written(tmp_path: Path
 def test_store_and_artifact_urls_are_settings(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "elsewhere" / "history.db"
-    ws = Workspace.create("proj", path=tmp_path / "ws", store_url=f"sqlite:///{db}",
-                          artifact_url=(tmp_path / "files").as_uri())
+    Workspace.create("proj", path=tmp_path / "ws", store_url=f"sqlite:///{db}",
+                     artifact_url=(tmp_path / "files").as_uri())
     assert db.exists()
     reopened = Workspace.from_config(tmp_path / "ws")
     assert reopened.store_url == f"sqlite:///{db}"

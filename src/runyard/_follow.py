@@ -69,7 +69,7 @@ class Follower:
 
     def finish(self) -> None:
         self._read_logs()
-        for name, rest in self._partial.items():
+        for rest in self._partial.values():
             line = rest.decode("utf-8", "replace")
             self._tail.append(line)
             if self.logs:

@@ -10,6 +10,8 @@ whoever reads it next; the compare-and-set write cannot overwrite an end state.
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import json
 import os
 import socket
@@ -151,7 +153,8 @@ class Run:
 
     @property
     def display_name(self) -> str | None:
-        return self._cached["display_name"]
+        name = self._cached["display_name"]
+        return None if name is None else str(name)
 
     @property
     def parent(self) -> Run | None:
@@ -241,7 +244,7 @@ class Run:
         self.workspace.store.insert_metrics([(self.id, name, kind, None, None,
                                               json.dumps(value), time.time(), 0)])
 
-    def log_list(self, name: str, value: list[Any], description: str = "") -> None:
+    def log_list(self, name: str, value: builtins.list[Any], description: str = "") -> None:
         from runyard.runtime._run import _plain_list
 
         self._log_json("list", name, _plain_list(name, value))
@@ -251,7 +254,8 @@ class Run:
 
         self._log_json("row", name, {k: _scalar(name, v) for k, v in kwargs.items()})
 
-    def log_table(self, name: str, value: Mapping[str, list[Any]], description: str = "") -> None:
+    def log_table(self, name: str, value: Mapping[str, builtins.list[Any]],
+                  description: str = "") -> None:
         from runyard.runtime._run import _plain_list
 
         self._log_json("table", name, {k: _plain_list(name, v) for k, v in value.items()})
@@ -282,7 +286,7 @@ class Run:
                                                       for k, v in properties.items()})
 
     # -- files --------------------------------------------------------------------------
-    def get_file_names(self) -> list[str]:
+    def get_file_names(self) -> builtins.list[str]:
         return [f["path"] for f in self.workspace.store.list_files(self.id)]
 
     def _key(self, name: str) -> str:
@@ -292,7 +296,7 @@ class Run:
         name = _validation.artifact_path(name, what="file name")
         artifacts = self.workspace.artifacts
         if isinstance(path_or_stream, str | os.PathLike):
-            size = artifacts.put_file(path_or_stream, self._key(name))
+            size = artifacts.put_file(Path(path_or_stream), self._key(name))
         else:
             size = artifacts.put_stream(path_or_stream, self._key(name))
         self.workspace.store.add_files(self.id, [(name, size)])
@@ -327,9 +331,9 @@ class Run:
 
     def download_files(self, prefix: str | None = None,
                        output_directory: str | os.PathLike[str] | None = None,
-                       output_paths: list[str] | None = None, batch_size: int = 100,
+                       output_paths: builtins.list[str] | None = None, batch_size: int = 100,
                        append_prefix: bool = True, timeout_seconds: int | None = None,
-                       *, overwrite: bool = False) -> list[str]:
+                       *, overwrite: bool = False) -> builtins.list[str]:
         """Download every run file under `prefix` into `output_directory` (default: here)."""
         clean = _validation.artifact_prefix(prefix)
         files = [f["path"] for f in self.workspace.store.list_files(self.id, clean)]
@@ -351,7 +355,7 @@ class Run:
     def _live_logs(self) -> Path:
         return self.workspace.run_dir(self.id) / "logs"
 
-    def _log_names(self) -> list[str]:
+    def _log_names(self) -> builtins.list[str]:
         stored = [n for n in self.get_file_names() if n.startswith("logs/")]
         live = self._live_logs()
         if live.is_dir():
@@ -376,7 +380,7 @@ class Run:
         except ArtifactNotFoundError:
             return b""
 
-    def get_all_logs(self, destination: str | os.PathLike[str] | None = None) -> list[str]:
+    def get_all_logs(self, destination: str | os.PathLike[str] | None = None) -> builtins.list[str]:
         folder = Path(destination) if destination is not None else Path.cwd()
         return self.download_files(prefix="logs/", output_directory=folder, overwrite=True)
 
@@ -396,10 +400,8 @@ class Run:
                 _supervisor_alive(pid, self.id):
             import signal
 
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGUSR1)
-            except ProcessLookupError:
-                pass
 
     def complete(self, _set_status: bool = True) -> None:
         self.workspace.store.set_status(self.id, _status.COMPLETED)

@@ -5,6 +5,7 @@ escaped into its own session).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
@@ -62,10 +63,8 @@ def descendants(pid: int) -> list[int]:
 
 def _signal(pids: list[int], signum: int) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signum)
-        except ProcessLookupError:
-            pass
 
 
 def reap_orphans(keep: set[int]) -> None:
@@ -73,10 +72,8 @@ def reap_orphans(keep: set[int]) -> None:
     for pid in _children_map().get(os.getpid(), []):
         if pid in keep:
             continue
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
 
 
 def _alive(pid: int) -> bool:

@@ -11,6 +11,7 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -35,7 +36,7 @@ KILL_GRACE_SECONDS = 3.0
 POLL_SECONDS = 0.1
 
 
-class _Stop(Exception):  # noqa: N818 - control flow, not an error
+class _Stop(Exception):
     """The run was decided while we worked (canceled, timed out, taken over)."""
 
     def __init__(self, status: str, reason: str) -> None:
@@ -182,7 +183,7 @@ class Supervisor:
             self.process = subprocess.Popen(
                 command, cwd=self.workdir, env=self._environment(), stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                preexec_fn=_processes.die_with_parent(),  # noqa: PLW1509
+                preexec_fn=_processes.die_with_parent(),
             )
         started = time.monotonic()
         limit = self.config.get("max_run_duration_seconds")
@@ -223,10 +224,8 @@ class Supervisor:
         self.say(f"stopping: {stop.reason}")
         waited = {self.process.pid} if self.process is not None else set()
         if stop.status == _status.CANCELED and self.status not in _status.TERMINAL:
-            try:
+            with contextlib.suppress(_Stop):
                 self.transition(_status.CANCEL_REQUESTED)
-            except _Stop:
-                pass
         _processes.kill_tree(os.getpid(), KILL_GRACE_SECONDS, waited_elsewhere=waited)
         if self.process is not None:
             self.process.wait()
@@ -239,10 +238,8 @@ class Supervisor:
         if self.status in _status.TERMINAL:
             return
         error = None if stop.status == _status.CANCELED else stop.reason
-        try:
+        with contextlib.suppress(_Stop):
             self.transition(stop.status, detail=stop.reason, error=error)
-        except _Stop:
-            pass
 
     def _upload(self) -> None:
         artifacts = self.ws.artifacts
@@ -271,7 +268,7 @@ class Supervisor:
             size = self.ws.artifacts.put_file(supervisor_log, f"runs/{self.run_id}/logs/"
                                                               "supervisor.txt")
             self.store.add_files(self.run_id, [("logs/supervisor.txt", size)])
-        except Exception:  # noqa: BLE001, S110 - best effort after the end state
+        except Exception:  # noqa: BLE001 - best effort after the end state
             pass
         for name in ("wd", "channel", "staged"):
             shutil.rmtree(self.dir / name, ignore_errors=True)

@@ -29,7 +29,7 @@ def _argument(value: Any, position: int) -> str:
     if isinstance(value, bool | int | float | str):
         return str(value)
     if isinstance(value, os.PathLike):
-        return os.fspath(value)  # type: ignore[return-value]
+        return str(os.fspath(value))
     raise ValidationError(
         f"argument {position} ({value!r}) is a {type(value).__name__}; arguments must be "
         f"strings or numbers", position=position,
