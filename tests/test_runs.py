@@ -234,3 +234,28 @@ def test_a_run_outlives_the_process_that_submitted_it(workspace: Workspace,
     assert run.get_status() != "Completed"  # the submitter is gone; the run goes on
     assert run.wait_for_completion(timeout_seconds=60)["status"] == "Completed"
     assert run.get_metrics() == {"survived": 1.0}
+
+
+def test_images_and_forked_children_reach_the_run(submit: Callable[..., Run]) -> None:
+    run = submit("""
+        import os, struct, zlib
+        from runyard import Run
+        run = Run.get_context()
+        png = b"\\x89PNG\\r\\n\\x1a\\n" + b"fake image body"
+        with open("plot.png", "wb") as handle:
+            handle.write(png)
+        run.log_image("confusion", path="plot.png")
+        pid = os.fork()
+        if pid == 0:
+            run.log("from_child", 2.0)
+            run.flush()
+            os._exit(0)
+        os.waitpid(pid, 0)
+        run.log("from_parent", 1.0)
+    """)
+    run.wait_for_completion()
+    metrics = run.get_metrics()
+    assert metrics["confusion"] == "images/confusion.png"
+    assert metrics["from_child"] == 2.0
+    assert metrics["from_parent"] == 1.0
+    assert "images/confusion.png" in run.get_file_names()

@@ -9,7 +9,10 @@ Invariants:
   `RUNYARD_FLUSH_INTERVAL` seconds (default 0.1); `flush()`, normal exit, an unhandled
   exception and SIGTERM (where the script has not set its own handler) flush too. On
   SIGKILL, what was logged since the last flush (at most one interval) is lost.
-- A forked child starts with empty buffers, so nothing is sent twice.
+- A forked child starts with empty buffers and its own flusher, so nothing is sent twice
+  and what the child logs arrives too (a child that leaves through `os._exit`, as
+  multiprocessing workers do, loses what it logged in its last interval unless it calls
+  `flush()`).
 """
 
 from __future__ import annotations
@@ -112,11 +115,14 @@ class _Channel:
             view = view[written:]
 
     def _after_fork(self) -> None:
+        # the parent's records are the parent's to send; the flusher thread did not fork
         self._write_lock = threading.Lock()
         self._thread = None
         self._pid = os.getpid()
         for run in self.runs:
             run._records.clear()
+        if self.runs:
+            self.start()
 
     def _on_sigterm(self, signum: int, _frame: Any) -> None:
         self.flush()
