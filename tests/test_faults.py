@@ -205,3 +205,23 @@ def test_a_supervisor_killed_during_the_output_upload_leaves_no_half_file(
     assert len(finished) < 8, "the upload finished before the kill; the test proves nothing"
     for part in finished:
         assert part.stat().st_size == 48 * 1024 * 1024
+
+
+def test_a_supervisor_that_never_starts_fails_the_run_with_what_it_said(
+        workspace: Workspace, experiment: Experiment, source: Callable[..., Path]) -> None:
+    import sqlalchemy as sa
+
+    from runyard.store import _schema
+
+    run = experiment.start_logging()
+    crash = workspace.run_dir(run.id) / "supervisor.log"
+    crash.parent.mkdir(parents=True)
+    crash.write_text("ModuleNotFoundError: No module named 'runyard'\n")
+    with workspace.store.engine.begin() as conn:  # type: ignore[attr-defined]
+        conn.execute(sa.update(_schema.runs).where(_schema.runs.c.id == run.id).values(
+            config={"kind": "script"}, status="NotStarted",
+            created_at=time.time() - STALE_SECONDS - 1))
+    assert run.get_status() == "Failed"
+    message = run.get_details()["error"]["error"]["message"]
+    assert "never started" in message
+    assert "No module named 'runyard'" in message

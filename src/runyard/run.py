@@ -58,6 +58,15 @@ def _supervisor_alive(pid: int, run_id: str) -> bool:
     return not zombie and b"runyard.supervisor" in command and run_id.encode() in command
 
 
+def _tail(path: Path, limit: int = 2000) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, os.path.getsize(path) - limit))
+            return handle.read().decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+
+
 def reconcile(workspace: Workspace, row: dict[str, Any]) -> dict[str, Any]:
     """Mark `row`'s run Failed if it is active but its supervisor is gone; return the row."""
     status = row["status"]
@@ -69,6 +78,9 @@ def reconcile(workspace: Workspace, row: dict[str, Any]) -> dict[str, Any]:
     if pid is None:
         if now - row["created_at"] > STALE_SECONDS:
             reason = f"its supervisor never started (submitted {now - row['created_at']:.0f} s ago)"
+            crash = _tail(workspace.run_dir(row["id"]) / "supervisor.log")
+            if crash:
+                reason += f"; it said: {crash}"
     elif row["supervisor_host"] == socket.gethostname():
         if not _supervisor_alive(pid, row["id"]):
             reason = f"its supervisor (pid {pid}) died while the run was {status}"

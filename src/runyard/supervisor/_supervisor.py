@@ -270,8 +270,12 @@ class Supervisor:
             self.store.add_files(self.run_id, [("logs/supervisor.txt", size)])
         except Exception:  # noqa: BLE001 - best effort after the end state
             pass
-        for name in ("wd", "channel", "staged"):
+        # logs/ too: they are in the artifact store now, and readers fall back to it
+        for name in ("wd", "channel", "staged", "logs"):
             shutil.rmtree(self.dir / name, ignore_errors=True)
+        crash_log = self.dir / "supervisor.log"  # the process's own stdout/stderr
+        if not crash_log.exists() or crash_log.stat().st_size == 0:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _last_line(path: Path) -> str:
