@@ -259,3 +259,15 @@ def test_images_and_forked_children_reach_the_run(submit: Callable[..., Run]) ->
     assert metrics["from_child"] == 2.0
     assert metrics["from_parent"] == 1.0
     assert "images/confusion.png" in run.get_file_names()
+
+
+def test_a_prefix_with_a_slash_matches_only_that_folder(experiment: Experiment,
+                                                        tmp_path: Path) -> None:
+    import io
+
+    run = experiment.start_logging()
+    run.upload_file("logs/a.txt", io.BytesIO(b"a"))
+    run.upload_file("logsbackup/b.txt", io.BytesIO(b"b"))
+    written = run.download_files(prefix="logs/", output_directory=tmp_path)
+    assert [Path(p).relative_to(tmp_path).as_posix() for p in written] == ["logs/a.txt"]
+    assert len(run.download_files(prefix="logs", output_directory=tmp_path / "all")) == 2

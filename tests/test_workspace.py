@@ -42,7 +42,7 @@ def test_from_config_without_a_workspace_says_where_it_looked(tmp_path: Path) ->
 
 
 def test_invalid_workspace_name_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
-    with pytest.raises(InvalidNameError, match="a space"):
+    with pytest.raises(InvalidNameError, match="workspace name 'my project' contains a space"):
         Workspace.create("my project", path=tmp_path)
     assert not (tmp_path / ".runyard").exists()
 

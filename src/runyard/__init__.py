@@ -22,15 +22,19 @@ _EXPORTS = {
     "Workspace": "runyard.workspace",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ComputeTarget", "Experiment", "LocalCompute", "Run", "RunyardError", "ScriptRunConfig",
+    "Workspace",
+]
 
 if TYPE_CHECKING:
-    from runyard.compute import ComputeTarget, LocalCompute
-    from runyard.errors import RunyardError
-    from runyard.experiment import Experiment
-    from runyard.run import Run
-    from runyard.train import ScriptRunConfig
-    from runyard.workspace import Workspace
+    from runyard.compute import ComputeTarget as ComputeTarget
+    from runyard.compute import LocalCompute as LocalCompute
+    from runyard.errors import RunyardError as RunyardError
+    from runyard.experiment import Experiment as Experiment
+    from runyard.run import Run as Run
+    from runyard.train import ScriptRunConfig as ScriptRunConfig
+    from runyard.workspace import Workspace as Workspace
 
 
 def __getattr__(name: str) -> Any:

@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     from runyard.run import Run
 
 TAIL_LINES = 20
+_EARLY = frozenset({_status.NOT_STARTED, _status.PREPARING, _status.QUEUED, _status.SCALING,
+                    _status.STARTING, _status.RUNNING})
 
 
 class Follower:
@@ -39,6 +41,8 @@ class Follower:
             self._header = True
         events = run.workspace.store.status_events(run.id)
         for event in events[self._events_seen:]:
+            if event["status"] not in _EARLY:  # the lines the script wrote come first
+                self._read_logs()
             detail = f" ({event['detail']})" if event["detail"] else ""
             self._write(f"[{event['status']}]{detail}")
         self._events_seen = len(events)

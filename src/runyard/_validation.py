@@ -13,12 +13,11 @@ from runyard.errors import InvalidArtifactPathError, InvalidNameError
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
 
 
-def experiment_name(name: object) -> str:
-    """Return `name` if it is a valid experiment name, else raise InvalidNameError."""
+def experiment_name(name: object, *, what: str = "experiment name") -> str:
+    """Return `name` if it is a valid experiment (or workspace) name, else raise."""
     if not isinstance(name, str):
-        raise InvalidNameError(
-            f"experiment name must be a string, got {type(name).__name__}", name=name
-        )
+        raise InvalidNameError(f"{what} must be a string, got {type(name).__name__}",
+                               name=name)
     if _NAME.fullmatch(name):
         return name
     if not name:
@@ -30,7 +29,7 @@ def experiment_name(name: object) -> str:
         shown = ", ".join("a space" if c == " " else repr(c) for c in bad)
         problem = f"contains {shown}"
     raise InvalidNameError(
-        f"experiment name {name!r} {problem}; use 1-255 letters, digits, '-' or '_'",
+        f"{what} {name!r} {problem}; use 1-255 letters, digits, '-' or '_'",
         name=name,
     )
 
@@ -60,7 +59,9 @@ def artifact_path(path: object, *, what: str = "artifact path") -> str:
 
 
 def artifact_prefix(prefix: str | None) -> str:
-    """Like `artifact_path`, but None or '' mean 'everything' and are returned as ''."""
+    """Like `artifact_path`, but None or '' mean 'everything' and are returned as '', and
+    a trailing '/' is kept ("logs/" must not match "logsbackup/...")."""
     if prefix is None or prefix == "":
         return ""
-    return artifact_path(prefix, what="prefix")
+    clean = artifact_path(prefix, what="prefix")
+    return clean + "/" if prefix.endswith("/") else clean

@@ -57,7 +57,7 @@ class Workspace:
 
         Azure's subscription_id, resource_group, location, ... are accepted and ignored.
         """
-        _validation.experiment_name(name)  # same rules as experiment names
+        _validation.experiment_name(name, what="workspace name")
         _warn_ignored(azure_arguments)
         root = Path(path).resolve()
         config_path = root / CONFIG_DIR / CONFIG_FILE
