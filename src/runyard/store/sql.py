@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,9 @@ from runyard.store import _schema as t
 from runyard.store.base import AbstractStore, MetricRow
 
 HEAD_REVISION = "0001"
+METRIC_ROWS_PER_STATEMENT = 100
+METRIC_TRANSACTION_ROWS = 50_000
+_METRIC_KEYS = ("run_id", "name", "kind", "step", "value", "text", "time", "rank")
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _migrate_lock = threading.Lock()
 
@@ -52,6 +56,21 @@ def _sqlite_engine(url: str) -> sa.Engine:
     return engine
 
 
+class _CompiledInsert:
+    """A multi-row INSERT compiled for one dialect, and how to lay out its parameters."""
+
+    def __init__(self, sql: str, row_major_positional: bool) -> None:
+        self.sql = sql
+        self.row_major_positional = row_major_positional
+
+    def parameters(self, rows: Sequence[MetricRow], per_statement: int) -> list[Any]:
+        groups = [rows[i:i + per_statement] for i in range(0, len(rows), per_statement)]
+        if self.row_major_positional:
+            return [tuple(chain.from_iterable(group)) for group in groups]
+        return [{f"{key}_{index}": value for index, row in enumerate(group)
+                 for key, value in zip(_METRIC_KEYS, row, strict=True)} for group in groups]
+
+
 class SqlStore(AbstractStore):
     """Run history in any database SQLAlchemy speaks to."""
 
@@ -65,7 +84,7 @@ class SqlStore(AbstractStore):
         else:
             self.engine = sa.create_engine(url, pool_pre_ping=True)
         self._migrate()
-        self._metric_sql: tuple[str, bool] | None = None
+        self._metric_sql: dict[int, _CompiledInsert] = {}
 
     # -- plumbing -------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -244,26 +263,35 @@ class SqlStore(AbstractStore):
             )
 
     # -- metrics --------------------------------------------------------------------------
-    def _metric_insert(self) -> tuple[str, bool]:
-        # Core's executemany with dicts runs at ~130k rows/s on SQLite; the compiled
-        # statement with positional tuples at ~500k. Compiled per dialect, so it holds for
-        # any database.
-        if self._metric_sql is None:
-            columns = ["run_id", "name", "kind", "step", "value", "text", "time", "rank"]
-            compiled = t.metrics.insert().compile(dialect=self.engine.dialect,
-                                                  column_keys=columns)
-            self._metric_sql = (str(compiled), bool(compiled.positional))
-        return self._metric_sql
+    def _metric_insert(self, rows_per_statement: int) -> _CompiledInsert:
+        # Core's executemany with dicts runs at ~130k rows/s on SQLite; a statement
+        # compiled once per dialect, inserting 100 rows per execution from flat positional
+        # tuples, at ~400k. Compiled from Core, so it holds for any database.
+        compiled = self._metric_sql.get(rows_per_statement)
+        if compiled is None:
+            values = [{key: sa.bindparam(f"{key}_{index}") for key in _METRIC_KEYS}
+                      for index in range(rows_per_statement)]
+            statement = t.metrics.insert().values(values)
+            built = statement.compile(dialect=self.engine.dialect)
+            order = list(built.positiontup or [])
+            expected = [f"{key}_{index}" for index in range(rows_per_statement)
+                        for key in _METRIC_KEYS]
+            compiled = _CompiledInsert(str(built), bool(built.positional) and order == expected)
+            self._metric_sql[rows_per_statement] = compiled
+        return compiled
 
     def insert_metrics(self, rows: Sequence[MetricRow]) -> None:
-        if not rows:
-            return
-        sql, positional = self._metric_insert()
-        keys = ("run_id", "name", "kind", "step", "value", "text", "time", "rank")
-        params: Any = list(rows) if positional else [dict(zip(keys, r, strict=True))
-                                                        for r in rows]
-        with self._write() as conn:
-            conn.exec_driver_sql(sql, params)
+        """Insert metric points, in transactions of at most METRIC_TRANSACTION_ROWS, so
+        other runs' writers never wait long for the lock."""
+        for start in range(0, len(rows), METRIC_TRANSACTION_ROWS):
+            chunk = rows[start:start + METRIC_TRANSACTION_ROWS]
+            whole = len(chunk) - len(chunk) % METRIC_ROWS_PER_STATEMENT
+            with self._write() as conn:
+                for size, part in ((METRIC_ROWS_PER_STATEMENT, chunk[:whole]),
+                                   (1, chunk[whole:])):
+                    if part:
+                        insert = self._metric_insert(size)
+                        conn.exec_driver_sql(insert.sql, insert.parameters(part, size))
 
     def get_metrics(self, run_id: str, name: str | None = None) -> list[dict[str, Any]]:
         m = t.metrics.c
