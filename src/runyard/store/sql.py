@@ -269,8 +269,10 @@ class SqlStore(AbstractStore):
         # tuples, at ~400k. Compiled from Core, so it holds for any database.
         compiled = self._metric_sql.get(rows_per_statement)
         if compiled is None:
-            values = [{key: sa.bindparam(f"{key}_{index}") for key in _METRIC_KEYS}
-                      for index in range(rows_per_statement)]
+            values: list[dict[str, Any]] = [
+                {key: sa.bindparam(f"{key}_{index}") for key in _METRIC_KEYS}
+                for index in range(rows_per_statement)
+            ]
             statement = t.metrics.insert().values(values)
             built = statement.compile(dialect=self.engine.dialect)
             order = list(built.positiontup or [])
