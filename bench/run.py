@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runyard._procfs import is_supervisor_of
+
 BENCH = Path(__file__).resolve().parent
 SCRIPTS = BENCH / "scripts"
 MLFLOW_VERSION = "3.17.2"
@@ -214,13 +216,13 @@ class Bench:
             time.sleep(0.2)
         for run in active:
             pid = self.workspace.store.get_run(run.id)["supervisor_pid"]
-            if pid and _is_supervisor_of(pid, run.id):
+            if pid and is_supervisor_of(pid, run.id):
                 say(f"  killing the supervisor of {run.id} (pid {pid})")
                 os.kill(pid, signal.SIGKILL)  # its script dies with it (PDEATHSIG)
         # a supervisor that just ended may still be writing its last log upload
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and any(
-                _is_supervisor_of(p, r.id) for r, p in self._supervisor_pids()):
+                is_supervisor_of(p, r.id) for r, p in self._supervisor_pids()):
             time.sleep(0.1)
         self.workspace.store.close()
 
@@ -241,18 +243,6 @@ def _status(run: Any) -> str:
         return str(run.get_status())
     except Exception:
         return "unknown"
-
-
-def _is_supervisor_of(pid: int, run_id: str) -> bool:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            command = handle.read()
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read()
-    except OSError:
-        return False
-    zombie = stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] == b"Z"
-    return not zombie and b"runyard.supervisor" in command and run_id.encode() in command
 
 
 def wait_for_file(path: Path, timeout: float, alive: Callable[[], bool]) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from runyard import Experiment, Run, ScriptRunConfig, Workspace
+from runyard._procfs import alive
 from runyard.artifacts.local import copy_atomically
 from runyard.run import STALE_SECONDS
 
@@ -19,15 +20,6 @@ from .conftest import _processes_mentioning, wait_for
 
 def _supervisor_pid(run: Run) -> int:
     return int(wait_for(lambda: run.workspace.store.get_run(run.id)["supervisor_pid"]))  # type: ignore[arg-type]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] != b"Z"
 
 
 @pytest.mark.slow
@@ -122,8 +114,8 @@ def test_cancel_stops_every_process_even_one_that_ignores_sigterm(
     assert time.monotonic() - asked < 10
     assert details["status"] == "Canceled"
     assert [s["status"] for s in details["stages"]][-2:] == ["CancelRequested", "Canceled"]
-    assert not _alive(script_pid)
-    assert not _alive(child_pid)
+    assert not alive(script_pid)
+    assert not alive(child_pid)
     assert run.get_metrics() == {"progress": 1.0}  # kept: flushed on SIGTERM
 
 

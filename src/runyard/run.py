@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from runyard import _status, _validation
+from runyard._procfs import is_supervisor_of
 from runyard.errors import (
     ArtifactNotFoundError,
     FileExistsNoOverwriteError,
@@ -44,18 +45,6 @@ def _iso(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
     return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
-
-
-def _supervisor_alive(pid: int, run_id: str) -> bool:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            command = handle.read()
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read()
-    except OSError:
-        return False
-    zombie = stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] == b"Z"
-    return not zombie and b"runyard.supervisor" in command and run_id.encode() in command
 
 
 def _tail(path: Path, limit: int = 2000) -> str:
@@ -82,7 +71,7 @@ def reconcile(workspace: Workspace, row: dict[str, Any]) -> dict[str, Any]:
             if crash:
                 reason += f"; it said: {crash}"
     elif row["supervisor_host"] == socket.gethostname():
-        if not _supervisor_alive(pid, row["id"]):
+        if not is_supervisor_of(pid, row["id"]):
             reason = f"its supervisor (pid {pid}) died while the run was {status}"
     elif now - (row["heartbeat_at"] or row["created_at"]) > STALE_SECONDS:
         reason = (f"its supervisor (pid {pid} on {row['supervisor_host']}) sent no heartbeat "
@@ -409,7 +398,7 @@ class Run:
         store.request_cancel(self.id)
         pid = row["supervisor_pid"]
         if pid and row["supervisor_host"] == socket.gethostname() and \
-                _supervisor_alive(pid, self.id):
+                is_supervisor_of(pid, self.id):
             import signal
 
             with contextlib.suppress(ProcessLookupError):

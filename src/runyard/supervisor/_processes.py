@@ -13,6 +13,8 @@ import signal
 import time
 from collections.abc import Callable
 
+from runyard._procfs import alive
+
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
@@ -76,15 +78,6 @@ def reap_orphans(keep: set[int]) -> None:
             os.waitpid(pid, os.WNOHANG)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] != b"Z"
-
-
 def kill_tree(root: int, grace: float, waited_elsewhere: set[int] | None = None) -> list[int]:
     """SIGTERM every descendant of `root`, SIGKILL what is left after `grace` seconds.
 
@@ -96,13 +89,13 @@ def kill_tree(root: int, grace: float, waited_elsewhere: set[int] | None = None)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         reap_orphans(keep)
-        if not any(_alive(p) for p in descendants(root)):
+        if not any(alive(p) for p in descendants(root)):
             return []
         time.sleep(0.05)
-    stubborn = [p for p in descendants(root) if _alive(p)]
+    stubborn = [p for p in descendants(root) if alive(p)]
     _signal(stubborn, signal.SIGKILL)
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and any(_alive(p) for p in stubborn):
+    while time.monotonic() < deadline and any(alive(p) for p in stubborn):
         reap_orphans(keep)
         time.sleep(0.02)
     reap_orphans(keep)

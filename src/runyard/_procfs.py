@@ -1,0 +1,28 @@
+"""Reading processes from /proc (Linux), standard library only."""
+
+from __future__ import annotations
+
+
+def _state(stat: bytes) -> bytes:
+    # the command name may hold spaces and parentheses: the state follows the last ')'
+    end = stat.rfind(b")")
+    return stat[end + 2:end + 3]
+
+
+def alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return _state(handle.read()) != b"Z"
+    except OSError:
+        return False
+
+
+def is_supervisor_of(pid: int, run_id: str) -> bool:
+    """True if `pid` is alive and is the supervisor of `run_id` (guards against pid reuse)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            command = handle.read()
+    except OSError:
+        return False
+    return b"runyard.supervisor" in command and run_id.encode() in command and alive(pid)
