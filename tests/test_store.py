@@ -103,3 +103,28 @@ def test_sqlite_write_transactions_take_the_write_lock_up_front(store: SqlStore)
                                                       match="locked"):
             second.exec_driver_sql("BEGIN IMMEDIATE")
         other.dispose()
+
+
+def test_a_store_made_at_an_older_revision_is_upgraded_when_opened(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from runyard.store.sql import _MIGRATIONS
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = SqlStore(url)
+    old.ensure_experiment("kept")
+    with old.engine.connect() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")  # as an older runyard left it
+        conn.commit()
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
+    old.close()
+    reopened = SqlStore(url)
+    assert reopened.get_environment("none") is None  # the newer table is there
+    assert [e["name"] for e in reopened.list_experiments()] == ["kept"]
+    with reopened.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == \
+            HEAD_REVISION

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from runyard.run import Run
 
 TAIL_LINES = 20
+ENVIRONMENT_LOG = "logs/environment.txt"
 _EARLY = frozenset({_status.NOT_STARTED, _status.PREPARING, _status.QUEUED, _status.SCALING,
                     _status.STARTING, _status.RUNNING})
 
@@ -50,11 +51,13 @@ class Follower:
         return row
 
     def _user_logs(self) -> list[str]:
-        return [n for n in self.run._log_names() if n != "logs/supervisor.txt"]
+        """The environment build first (it happens first), then the processes' logs."""
+        names = [n for n in self.run._log_names() if n != "logs/supervisor.txt"]
+        return sorted(names, key=lambda n: (n != ENVIRONMENT_LOG, n))
 
     def _read_logs(self) -> None:
         names = self._user_logs()
-        prefix_ranks = len(names) > 1
+        several_processes = len([n for n in names if n != ENVIRONMENT_LOG]) > 1
         for name in names:
             data = self.run.read_log(name, self._offsets.get(name, 0))
             if not data:
@@ -65,11 +68,12 @@ class Follower:
             if lines[-1]:
                 self._partial[name] = lines[-1]
             label = name.removeprefix("logs/").removesuffix(".txt")
+            prefixed = several_processes or name == ENVIRONMENT_LOG
             for raw in lines[:-1]:
                 line = raw.decode("utf-8", "replace")
                 self._tail.append(line)
                 if self.logs:
-                    self._write(f"[{label}] {line}" if prefix_ranks else line)
+                    self._write(f"[{label}] {line}" if prefixed else line)
 
     def finish(self) -> None:
         self._read_logs()

@@ -20,14 +20,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from runyard import __version__, _status
+from runyard._cli_util import Failure, human_size, local_time, make_console, print_rich
 from runyard.errors import RunyardError
 
 if TYPE_CHECKING:
@@ -41,15 +41,6 @@ _STATUS_STYLES = {_status.COMPLETED: "green", _status.FAILED: "red",
 
 
 # -- plumbing ------------------------------------------------------------------------------
-class _Failure(click.ClickException):
-    """A runyard error, shown as one line on stderr; exit code 2."""
-
-    exit_code = 2
-
-    def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"error: {self.message}", file=file, err=file is None)
-
-
 def _message(error: BaseException) -> str:
     if isinstance(error, KeyError) and not isinstance(error, RunyardError) and error.args:
         return str(error.args[0])  # KeyError's str() is the repr of its key
@@ -65,7 +56,7 @@ class _RunyardGroup(click.Group):
         except BrokenPipeError:
             raise  # click's main() quiets a closed pipe (`runyard logs ... | head`)
         except (RunyardError, OSError, KeyError) as e:
-            raise _Failure(_message(e)) from e
+            raise Failure(_message(e)) from e
 
 
 @dataclass
@@ -87,33 +78,8 @@ class _State:
         return Run.get(self.workspace(), run_id)
 
 
-def _console(stderr: bool = False) -> Console:
-    """Rich output without markup, so brackets in names and log lines print as they are;
-    never wrapped when it goes to a file or a pipe."""
-    console = Console(stderr=stderr, markup=False, highlight=False, emoji=False)
-    if not console.is_terminal:
-        console = Console(stderr=stderr, markup=False, highlight=False, emoji=False,
-                          width=10_000)
-    return console
-
-
-def _print(*renderables: Any) -> None:
-    """Print rich renderables through click (so tests capture them), lines stripped of
-    the padding that tables leave at their right edge."""
-    console = _console()
-    with console.capture() as capture:
-        console.print(*renderables)
-    click.echo("\n".join(line.rstrip() for line in capture.get().splitlines()))
-
-
 def _status_text(status: str) -> Text:
     return Text(status, style=_STATUS_STYLES.get(status, ""))
-
-
-def _when(timestamp: float | None) -> str:
-    if timestamp is None:
-        return "-"
-    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _iso_timestamp(iso: str | None) -> float | None:
@@ -140,17 +106,6 @@ def _run_duration(row: dict[str, Any]) -> float | None:
     return None if end is None else max(0.0, end - start)
 
 
-def _size(size: int | None) -> str:
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
-
-
 def _value(value: Any) -> str:
     if isinstance(value, float):
         return format(value, ".6g")
@@ -170,6 +125,15 @@ def _value(value: Any) -> str:
 def cli(ctx: click.Context, workspace_path: Path | None) -> None:
     """Train models on your own machines, the Azure ML v1 way."""
     ctx.obj = _State(workspace_path)
+
+
+def _add_subcommands() -> None:
+    from runyard._cli_env import env
+
+    cli.add_command(env)
+
+
+_add_subcommands()
 
 
 def main() -> None:
@@ -199,7 +163,7 @@ def init(state: _State, name: str | None, path: Path | None, exist_ok: bool) -> 
         workspace = Workspace.create(name or _sanitized_name(folder), path=folder,
                                      exist_ok=exist_ok)
     except WorkspaceExistsError as e:
-        raise _Failure(f"a workspace already exists in {folder}; pass --exist-ok to "
+        raise Failure(f"a workspace already exists in {folder}; pass --exist-ok to "
                        f"use it") from e
     workspace.store.close()
     verb = "using existing" if existed else "created"
@@ -305,8 +269,8 @@ def list_runs(state: _State, experiment_name: str | None, status: str | None,
                   pad_edge=False)
     for row in rows:
         table.add_row(row["id"], row["experiment"], _status_text(row["status"]),
-                      _when(row["start_time"]), _duration(_run_duration(row)))
-    _print(table)
+                      local_time(row["start_time"]), _duration(_run_duration(row)))
+    print_rich(table)
 
 
 def _key_values(title: str, values: dict[str, str | None]) -> None:
@@ -333,13 +297,13 @@ def show_run(state: _State, run_id: str) -> None:
     if definition.get("script"):
         summary.add_row("script", " ".join([definition["script"],
                                             *definition.get("arguments", [])]))
-    summary.add_row("submitted", _when(row["created_at"]))
-    summary.add_row("started", _when(row["start_time"]))
-    summary.add_row("ended", _when(row["end_time"]))
+    summary.add_row("submitted", local_time(row["created_at"]))
+    summary.add_row("started", local_time(row["start_time"]))
+    summary.add_row("ended", local_time(row["end_time"]))
     summary.add_row("duration", _duration(_run_duration(row)))
     if "error" in details:
         summary.add_row("error", Text(details["error"]["error"]["message"], style="red"))
-    _print(summary)
+    print_rich(summary)
     _key_values("tags", details["tags"])
     _key_values("properties", details["properties"])
 
@@ -350,18 +314,18 @@ def show_run(state: _State, run_id: str) -> None:
         if seconds is None and stage["status"] not in _status.TERMINAL and started:
             seconds = time.time() - started
         ended = stage["status"] in _status.TERMINAL
-        stages.add_row(_status_text(stage["status"]), _when(started),
+        stages.add_row(_status_text(stage["status"]), local_time(started),
                        "" if ended else _duration(seconds), stage["detail"] or "")
-    _print("\nstages", stages)
+    print_rich("\nstages", stages)
 
     files = run.workspace.store.list_files(run.id)
     if not files:
-        _print("\nfiles: none")
+        print_rich("\nfiles: none")
         return
     listing = Table("path", "size", box=None, pad_edge=False)
     for file in files:
-        listing.add_row(file["path"], _size(file["size"]))
-    _print("\nfiles", listing)
+        listing.add_row(file["path"], human_size(file["size"]))
+    print_rich("\nfiles", listing)
 
 
 # -- logs, metrics, files ------------------------------------------------------------------
@@ -465,7 +429,7 @@ def metrics(state: _State, run_id: str, name: str | None, as_json: bool) -> None
     found = run.get_metrics(name=name)
     if name is not None and name not in found:
         known = ", ".join(run.get_metrics()) or "none"
-        raise _Failure(f"run {run.id} has no metric {name!r}; its metrics: {known}")
+        raise Failure(f"run {run.id} has no metric {name!r}; its metrics: {known}")
     if as_json:
         click.echo(json.dumps(_json_safe(found), indent=2, allow_nan=False))
         return
@@ -476,7 +440,7 @@ def metrics(state: _State, run_id: str, name: str | None, as_json: bool) -> None
     for metric, value in found.items():
         last, count = _summary(value)
         table.add_row(metric, last, str(count))
-    _print(table)
+    print_rich(table)
 
 
 @cli.command()
@@ -492,14 +456,14 @@ def download(state: _State, run_id: str, prefix: str | None, output: Path | None
     from runyard.errors import FileExistsNoOverwriteError
 
     run = state.run(run_id)
-    status = _console(stderr=True)
+    status = make_console(stderr=True)
     try:
         with status.status(f"downloading the files of {run.id}"):
             written = run.download_files(prefix=prefix, output_directory=output,
                                          overwrite=overwrite)
     except FileExistsNoOverwriteError as e:
         there = getattr(e, "paths", None) or [getattr(e, "path", "?")]
-        raise _Failure(f"{len(there)} file(s) already exist, e.g. {there[0]}; pass "
+        raise Failure(f"{len(there)} file(s) already exist, e.g. {there[0]}; pass "
                        f"--overwrite to replace them") from e
     for path in written:
         click.echo(path)

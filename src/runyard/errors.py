@@ -17,7 +17,8 @@ Hierarchy::
     ├── RunNotFoundError (KeyError)
     ├── ExperimentNotFoundError (KeyError)
     ├── PropertyImmutableError (ValueError)   properties are write-once
-    └── RunFailedError (RuntimeError)         wait_for_completion on a failed run
+    ├── RunFailedError (RuntimeError)         wait_for_completion on a failed run
+    └── EnvironmentBuildError (RuntimeError)  the installer failed; its message inside
 
 Errors carry their context as attributes and pickle with it, because they cross
 process boundaries (supervisor → client, later Ray workers).
@@ -118,3 +119,7 @@ class PropertyImmutableError(ValidationError):
 
 class RunFailedError(RunyardError, RuntimeError):
     """A run ended Failed (or Canceled) while the caller waited for it."""
+
+
+class EnvironmentBuildError(RunyardError, RuntimeError):
+    """Building an environment failed (unknown package, conflicting pins, no such Python)."""

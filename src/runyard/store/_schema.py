@@ -103,3 +103,13 @@ compute_targets = sa.Table(
     sa.Column("config", sa.JSON, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
 )
+
+environments = sa.Table(
+    "environments",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("definition", sa.JSON, nullable=False),
+    sa.Column("spec_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)

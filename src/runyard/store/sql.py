@@ -27,7 +27,7 @@ from runyard.errors import PropertyImmutableError, RunNotFoundError
 from runyard.store import _schema as t
 from runyard.store.base import AbstractStore, MetricRow
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 METRIC_ROWS_PER_STATEMENT = 100
 METRIC_TRANSACTION_ROWS = 50_000
 _METRIC_KEYS = ("run_id", "name", "kind", "step", "value", "text", "time", "rank")
@@ -379,6 +379,39 @@ class SqlStore(AbstractStore):
             rows = [dict(r._mapping) for r in conn.execute(query.order_by(f.path))]
         # Azure's prefix is a plain string prefix: "outputs/mod" matches "outputs/model/x".
         return [r for r in rows if r["path"].startswith(prefix)]
+
+    # -- environments ---------------------------------------------------------------------
+    def register_environment(self, name: str, definition: Mapping[str, Any],
+                             spec_hash: str) -> int:
+        e = t.environments.c
+        with self._write() as conn:
+            latest = conn.execute(
+                sa.select(e.version, e.spec_hash, e.definition).where(e.name == name)
+                .order_by(e.version.desc()).limit(1)
+            ).first()
+            if latest is not None and latest.spec_hash == spec_hash and \
+                    latest.definition == dict(definition):
+                return int(latest.version)
+            version = 1 if latest is None else int(latest.version) + 1
+            conn.execute(t.environments.insert().values(
+                name=name, version=version, definition=dict(definition),
+                spec_hash=spec_hash, created_at=time.time()))
+            return version
+
+    def get_environment(self, name: str, version: int | None = None) -> dict[str, Any] | None:
+        e = t.environments.c
+        query = sa.select(t.environments).where(e.name == name)
+        query = query.where(e.version == version) if version is not None else \
+            query.order_by(e.version.desc()).limit(1)
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        return dict(row._mapping) if row is not None else None
+
+    def list_environments(self) -> list[dict[str, Any]]:
+        e = t.environments.c
+        with self._read() as conn:
+            rows = conn.execute(sa.select(t.environments).order_by(e.name, e.version))
+            return [dict(r._mapping) for r in rows]
 
     # -- compute targets ------------------------------------------------------------------
     def get_compute_target(self, name: str) -> dict[str, Any] | None:

@@ -27,6 +27,9 @@ from runyard import _status
 from runyard.artifacts import snapshot
 from runyard.compute import get_compute_target
 from runyard.compute.local import Slot
+from runyard.environment import EnvironmentCache, PreparedEnvironment
+from runyard.environment._shim import ensure_runtime_shim
+from runyard.errors import EnvironmentBuildError
 from runyard.supervisor import _processes
 from runyard.supervisor._ingest import Ingestor
 from runyard.workspace import Workspace
@@ -57,6 +60,8 @@ class Supervisor:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.status = self.run["status"]
         self.process: subprocess.Popen[bytes] | None = None
+        self.environment: PreparedEnvironment | None = None
+        self.shim: Path | None = None
         self.slot: Slot | None = None
         self._log: IO[str] = open(self.logs / "supervisor.txt", "a", buffering=1)  # noqa: SIM115
         self._wake = threading.Event()
@@ -121,17 +126,55 @@ class Supervisor:
             self._done.set()
             if self.slot is not None:
                 self.slot.release()
+            if self.environment is not None:
+                self.environment.release()
             self._cleanup()
         return 0
 
     def _prepare(self) -> None:
         self.transition(_status.PREPARING)
         self.check_cancel()
-        self.interpreter = self.config.get("interpreter") or sys.executable
+        environment = self.config.get("environment")
+        if environment is not None and not environment["user_managed"]:
+            self._build_environment(environment["spec"])
+        else:
+            definition = (environment or {}).get("definition", {})
+            self.interpreter = (definition.get("python", {}).get("interpreter_path")
+                                or self.config.get("interpreter") or sys.executable)
+            self.say(f"environment: user-managed, interpreter {self.interpreter}")
         if not os.access(self.interpreter, os.X_OK):
             raise _Stop(_status.FAILED, f"interpreter {self.interpreter} is not there or "
                                          f"not executable")
-        self.say(f"environment: user-managed, interpreter {self.interpreter}")
+        if self.interpreter != sys.executable:
+            self.shim = ensure_runtime_shim(EnvironmentCache().root)
+
+    def _build_environment(self, spec: dict[str, Any]) -> None:
+        """Build or reuse the environment in a thread, so a cancel is seen meanwhile."""
+        cache = EnvironmentCache()
+        outcome: dict[str, Any] = {}
+
+        def work() -> None:
+            with open(self.logs / "environment.txt", "a", buffering=1) as log:
+                try:
+                    outcome["prepared"] = cache.prepare(spec, log, on_wait=self.say)
+                except BaseException as e:  # noqa: BLE001 - handed to the main thread
+                    outcome["error"] = e
+
+        builder = threading.Thread(target=work, name="environment", daemon=True)
+        builder.start()
+        while builder.is_alive():
+            self.check_cancel()
+            builder.join(0.25)
+        if "error" in outcome:
+            error = outcome["error"]
+            if isinstance(error, EnvironmentBuildError):
+                raise _Stop(_status.FAILED, f"environment build failed: {error}")
+            raise error
+        self.environment = outcome["prepared"]
+        self.interpreter = str(self.environment.interpreter)
+        self.say(f"environment {self.environment.hash[:12]}: "
+                 f"{'cache hit' if self.environment.cache_hit else 'built'} in "
+                 f"{self.environment.seconds:.2f} s, interpreter {self.interpreter}")
 
     def _queue(self) -> None:
         compute = get_compute_target(self.ws, self.run["compute_target"])
@@ -161,8 +204,13 @@ class Supervisor:
         env = {k: v for k, v in os.environ.items()
                if k not in ("RUNYARD_SUPERVISOR_LOG", "RUNYARD_STORE_URL",
                             "RUNYARD_ARTIFACT_URL")}
-        env.update({str(k): str(v) for k, v in (self.config.get("environment_variables")
-                                                or {}).items()})
+        definition = (self.config.get("environment") or {}).get("definition") or {}
+        for variables in (definition.get("environment_variables"),
+                          self.config.get("environment_variables")):
+            env.update({str(k): str(v) for k, v in (variables or {}).items()})
+        if self.shim is not None:
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(self.shim), env.get("PYTHONPATH")) if p)
         (self.dir / "channel").mkdir(exist_ok=True)
         env.update({
             "RUNYARD_RUN_ID": self.run_id,

@@ -36,6 +36,20 @@ def _argument(value: Any, position: int) -> str:
     )
 
 
+def _environment(environment: Any) -> dict[str, Any] | None:
+    """The environment as the supervisor needs it, checked now rather than at Preparing."""
+    if environment is None:
+        return None
+    from runyard.environment import Environment
+
+    if not isinstance(environment, Environment):
+        raise ValidationError(f"environment must be a runyard Environment, got "
+                              f"{type(environment).__name__}")
+    environment.check_buildable()
+    return {"definition": environment.to_dict(), "user_managed": environment.user_managed,
+            "spec": None if environment.user_managed else environment.build_spec()}
+
+
 class ScriptRunConfig:
     """Run `script` from `source_directory` with `arguments` on `compute_target`.
 
@@ -86,11 +100,7 @@ class ScriptRunConfig:
             raise SourceNotFoundError(
                 f"script {self.script!r} not found in source_directory {str(source)!r}",
                 path=str(script))
-        if self.environment is not None:
-            raise ValidationError(
-                "environment= is not supported yet: runs use the interpreter runyard runs "
-                "in (user-managed); built environments arrive with runyard's environments "
-                "feature")
+        environment = _environment(self.environment)
         if self.distributed_job_config is not None:
             raise ValidationError("distributed_job_config= is not supported yet")
         limit = self.max_run_duration_seconds
@@ -107,6 +117,7 @@ class ScriptRunConfig:
                 "arguments": [_argument(a, i) for i, a in enumerate(self.arguments)],
                 "max_run_duration_seconds": limit,
                 "interpreter": sys.executable,
+                "environment": environment,
                 "environment_variables": {str(k): str(v) for k, v in
                                           self.environment_variables.items()},
             },

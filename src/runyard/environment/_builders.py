@@ -1,0 +1,99 @@
+"""Environment builders: one small contract, chosen by name.
+
+A builder turns a normalised spec into a finished environment in an empty folder it is
+given (the cache renames the folder into place). `uv` builds virtual environments from
+PyPI; `conda` builds where conda, mamba or micromamba is installed. A Docker builder fits
+the same contract (`build(spec, folder, log)` producing `folder/bin/python` inside an
+image) and is not here because no Docker engine runs on these machines.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import shutil
+from pathlib import Path
+from typing import IO, Any, ClassVar
+
+from runyard.errors import EnvironmentBuildError, ValidationError
+
+
+class EnvironmentBuilder(abc.ABC):
+    kind: ClassVar[str]
+
+    @abc.abstractmethod
+    def build(self, spec: dict[str, Any], folder: Path, log: IO[str]) -> None:
+        """Make a complete environment in `folder` (which does not exist yet)."""
+
+
+def _uv() -> str:
+    from uv import find_uv_bin
+
+    return str(find_uv_bin())
+
+
+def _tool_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    # no network but the package registries here: find Pythons on this machine only
+    env.setdefault("UV_PYTHON_DOWNLOADS", "never")
+    env.setdefault("UV_LINK_MODE", "hardlink")  # two environments share the cache's files
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def _requirements_file(spec: dict[str, Any], folder: Path) -> Path:
+    lines = [*spec["pip_options"], *spec["pip"]]
+    path = folder / ".runyard-requirements.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class UvBuilder(EnvironmentBuilder):
+    """A virtual environment made and filled by uv (hard links from uv's cache)."""
+
+    kind = "uv"
+
+    def build(self, spec: dict[str, Any], folder: Path, log: IO[str]) -> None:
+        from runyard.environment._cache import run_logged
+
+        uv = _uv()
+        env = _tool_environment()
+        run_logged([uv, "venv", "--relocatable", "--no-project", "--python", spec["python"],
+                    str(folder)], log, env, what="uv venv")
+        if spec["pip"]:
+            requirements = _requirements_file(spec, folder)
+            run_logged([uv, "pip", "install", "--python", str(folder / "bin" / "python"),
+                        "-r", str(requirements)], log, env, what="uv pip install")
+
+
+class CondaBuilder(EnvironmentBuilder):
+    """A conda environment (conda packages), then pip packages installed into it by uv."""
+
+    kind = "conda"
+
+    def build(self, spec: dict[str, Any], folder: Path, log: IO[str]) -> None:
+        from runyard.environment._cache import run_logged
+        from runyard.environment._definition import CONDA_TOOLS
+
+        tool = next((found for name in CONDA_TOOLS if (found := shutil.which(name))), None)
+        if tool is None:
+            raise EnvironmentBuildError(f"no {', '.join(CONDA_TOOLS)} on PATH")
+        channels = [arg for channel in spec["channels"] for arg in ("-c", channel)]
+        run_logged([tool, "create", "--yes", "--prefix", str(folder), *channels,
+                    f"python={spec['python']}", *spec["conda"]], log, what=f"{tool} create")
+        if spec["pip"]:
+            requirements = _requirements_file(spec, folder)
+            run_logged([_uv(), "pip", "install", "--python", str(folder / "bin" / "python"),
+                        "-r", str(requirements)], log, _tool_environment(),
+                       what="uv pip install")
+
+
+_BUILDERS: dict[str, type[EnvironmentBuilder]] = {"uv": UvBuilder, "conda": CondaBuilder}
+
+
+def builder_for(kind: str) -> EnvironmentBuilder:
+    cls = _BUILDERS.get(kind)
+    if cls is None:
+        raise ValidationError(f"no environment builder {kind!r} on this machine; builders: "
+                              f"{', '.join(_BUILDERS)}", kind=kind, valid=list(_BUILDERS))
+    return cls()
