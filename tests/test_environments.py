@@ -123,6 +123,7 @@ def test_register_versions_and_get(workspace: Workspace) -> None:
     assert Environment.get(workspace, "team-env", version=1).build_spec()["pip"] == \
         ["six==1.16.0"]
     assert list(Environment.list(workspace)) == ["team-env"]
+    assert workspace.environments["team-env"].version == 2
     with pytest.raises(ValidationError, match="registered: team-env"):
         Environment.get(workspace, "other")
 
@@ -249,3 +250,29 @@ def test_a_waiting_build_is_said_in_the_log(cache: EnvironmentCache,
     waiter.join(60)
     assert said
     assert "being built by another run" in said[0]
+
+
+@pytest.mark.slow
+def test_a_run_waiting_for_its_environment_can_be_canceled(
+        experiment: Experiment, source: Callable[..., Path], cache: EnvironmentCache) -> None:
+    from runyard.environment._definition import spec_hash
+
+    env = _env("slow-build", "six==1.16.0")
+    lock = cache._lock_file(spec_hash(env.build_spec()))
+    fcntl.flock(lock, fcntl.LOCK_EX)  # another build of it never ends
+    try:
+        run = experiment.submit(ScriptRunConfig(source("print('never')"), "train.py",
+                                                environment=env))
+        deadline = time.monotonic() + 30
+        while "being built by another run" not in run.read_log(
+                "logs/environment.txt").decode():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert run.get_status() == "Preparing"
+        asked = time.monotonic()
+        run.cancel()
+        details = run.wait_for_completion(raise_on_error=False, timeout_seconds=10)
+        assert time.monotonic() - asked < 10
+        assert details["status"] == "Canceled"
+    finally:
+        os.close(lock)

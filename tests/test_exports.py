@@ -3,8 +3,8 @@ import runyard
 
 def test_public_api_is_exactly_this() -> None:
     assert runyard.__all__ == [
-        "ComputeTarget", "Experiment", "LocalCompute", "Run", "RunyardError",
-        "ScriptRunConfig", "Workspace",
+        "ComputeTarget", "CondaDependencies", "Environment", "Experiment", "LocalCompute",
+        "Run", "RunyardError", "ScriptRunConfig", "Workspace",
     ]
     for name in runyard.__all__:
         assert getattr(runyard, name).__name__ == name

@@ -14,6 +14,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "ComputeTarget": "runyard.compute",
+    "CondaDependencies": "runyard.environment",
+    "Environment": "runyard.environment",
     "Experiment": "runyard.experiment",
     "LocalCompute": "runyard.compute",
     "Run": "runyard.run",
@@ -23,13 +25,15 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "ComputeTarget", "Experiment", "LocalCompute", "Run", "RunyardError", "ScriptRunConfig",
-    "Workspace",
+    "ComputeTarget", "CondaDependencies", "Environment", "Experiment", "LocalCompute", "Run",
+    "RunyardError", "ScriptRunConfig", "Workspace",
 ]
 
 if TYPE_CHECKING:
     from runyard.compute import ComputeTarget as ComputeTarget
     from runyard.compute import LocalCompute as LocalCompute
+    from runyard.environment import CondaDependencies as CondaDependencies
+    from runyard.environment import Environment as Environment
     from runyard.errors import RunyardError as RunyardError
     from runyard.experiment import Experiment as Experiment
     from runyard.run import Run as Run

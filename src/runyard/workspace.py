@@ -23,6 +23,7 @@ from runyard.errors import WorkspaceExistsError, WorkspaceNotFoundError
 if TYPE_CHECKING:
     from runyard.artifacts import ArtifactStore
     from runyard.compute import ComputeTarget
+    from runyard.environment import Environment
     from runyard.experiment import Experiment
     from runyard.store import AbstractStore
 
@@ -163,6 +164,13 @@ class Workspace:
         from runyard.experiment import Experiment
 
         return {e.name: e for e in Experiment.list(self)}
+
+    @property
+    def environments(self) -> dict[str, Environment]:
+        """Registered environments, the latest version of each, by name."""
+        from runyard.environment import Environment
+
+        return Environment.list(self)
 
     @property
     def compute_targets(self) -> dict[str, ComputeTarget]:
