@@ -276,3 +276,24 @@ def test_a_run_waiting_for_its_environment_can_be_canceled(
         assert details["status"] == "Canceled"
     finally:
         os.close(lock)
+
+
+def _has_python(version: str) -> bool:
+    from runyard.environment._builders import find_python
+
+    return find_python(version) != version
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _has_python("3.12"), reason="no Python 3.12 on this machine")
+def test_the_runtime_works_in_an_environment_of_another_python(
+        experiment: Experiment, source: Callable[..., Path], cache: EnvironmentCache) -> None:
+    folder = source("""
+        import sys
+        from runyard import Run
+        Run.get_context().log("minor", sys.version_info.minor)
+    """)
+    env = _env("py312", "six==1.16.0", python="3.12")
+    run = experiment.submit(ScriptRunConfig(folder, "train.py", environment=env))
+    assert run.wait_for_completion()["status"] == "Completed"
+    assert run.get_metrics() == {"minor": 12.0}

@@ -12,6 +12,8 @@ from __future__ import annotations
 import abc
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
@@ -48,6 +50,41 @@ def _requirements_file(spec: dict[str, Any], folder: Path) -> Path:
     return path
 
 
+def _version_of(interpreter: Path) -> str | None:
+    try:
+        found = subprocess.run([str(interpreter), "-c",
+                                "import sys; print('.'.join(map(str, sys.version_info[:3])))"],
+                               capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
+def find_python(version: str) -> str:
+    """An interpreter on this machine for `version` ("3.12" or "3.12.1"), as a path; else
+    `version` itself, for uv to look (and to say what it did not find).
+
+    uv's own search stops at the first `python3.12` on PATH, which under pyenv is a shim
+    that fails unless that version is selected; installed pyenv versions are looked at
+    directly, and shim folders skipped.
+    """
+    minor = ".".join(version.split(".")[:2])
+    # the Python runyard runs on first, so a default environment matches it
+    candidates = [Path(sys.base_prefix) / "bin" / f"python{minor}"]
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        if folder and "shims" not in Path(folder).parts:
+            candidates.append(Path(folder) / f"python{minor}")
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    if pyenv.is_dir():
+        candidates += sorted(pyenv.glob(f"{minor}*/bin/python{minor}"), reverse=True)
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            found = _version_of(candidate)
+            if found and (found == version or found.startswith(version + ".")):
+                return str(candidate)
+    return version
+
+
 class UvBuilder(EnvironmentBuilder):
     """A virtual environment made and filled by uv (hard links from uv's cache)."""
 
@@ -58,8 +95,8 @@ class UvBuilder(EnvironmentBuilder):
 
         uv = _uv()
         env = _tool_environment()
-        run_logged([uv, "venv", "--relocatable", "--no-project", "--python", spec["python"],
-                    str(folder)], log, env, what="uv venv")
+        run_logged([uv, "venv", "--relocatable", "--no-project", "--python",
+                    find_python(spec["python"]), str(folder)], log, env, what="uv venv")
         if spec["pip"]:
             requirements = _requirements_file(spec, folder)
             run_logged([uv, "pip", "install", "--python", str(folder / "bin" / "python"),
