@@ -113,3 +113,29 @@ environments = sa.Table(
     sa.Column("spec_hash", sa.String(64), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
 )
+
+datastores = sa.Table(
+    "datastores",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("options", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+models = sa.Table(
+    "models",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("run_id", sa.String(300), nullable=True),
+    sa.Column("experiment", sa.String(255), nullable=True),
+    sa.Column("source_path", sa.Text, nullable=True),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("framework", sa.String(64), nullable=True),
+    sa.Column("framework_version", sa.String(64), nullable=True),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("properties", sa.JSON, nullable=False),
+    sa.Column("files", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)

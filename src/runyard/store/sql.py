@@ -27,7 +27,7 @@ from runyard.errors import PropertyImmutableError, RunNotFoundError
 from runyard.store import _schema as t
 from runyard.store.base import AbstractStore, MetricRow
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 METRIC_ROWS_PER_STATEMENT = 100
 METRIC_TRANSACTION_ROWS = 50_000
 _METRIC_KEYS = ("run_id", "name", "kind", "step", "value", "text", "time", "rank")
