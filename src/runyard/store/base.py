@@ -86,6 +86,27 @@ class AbstractStore(abc.ABC):
     @abc.abstractmethod
     def list_environments(self) -> list[dict[str, Any]]: ...
 
+    # datastores
+    @abc.abstractmethod
+    def put_datastore(self, name: str, url: str, options: Mapping[str, Any]) -> None: ...
+    @abc.abstractmethod
+    def get_datastore(self, name: str) -> dict[str, Any] | None: ...
+    @abc.abstractmethod
+    def list_datastores(self) -> list[dict[str, Any]]: ...
+
+    # the model registry
+    @abc.abstractmethod
+    def register_model(self, name: str, *, files: Mapping[str, Any],
+                       run_id: str | None = None, experiment: str | None = None,
+                       source_path: str | None = None, description: str | None = None,
+                       framework: str | None = None, framework_version: str | None = None,
+                       tags: Mapping[str, str] | None = None,
+                       properties: Mapping[str, str] | None = None) -> int: ...
+    @abc.abstractmethod
+    def get_model(self, name: str, version: int | None = None) -> dict[str, Any] | None: ...
+    @abc.abstractmethod
+    def list_models(self, name: str | None = None) -> list[dict[str, Any]]: ...
+
     # compute targets
     @abc.abstractmethod
     def get_compute_target(self, name: str) -> dict[str, Any] | None: ...

@@ -413,6 +413,74 @@ class SqlStore(AbstractStore):
             rows = conn.execute(sa.select(t.environments).order_by(e.name, e.version))
             return [dict(r._mapping) for r in rows]
 
+    # -- datastores -----------------------------------------------------------------------
+    def put_datastore(self, name: str, url: str, options: Mapping[str, Any]) -> None:
+        with self._write() as conn:
+            updated = conn.execute(
+                t.datastores.update().where(t.datastores.c.name == name)
+                .values(url=url, options=dict(options))
+            ).rowcount
+            if not updated:
+                conn.execute(t.datastores.insert().values(
+                    name=name, url=url, options=dict(options), created_at=time.time()))
+
+    def get_datastore(self, name: str) -> dict[str, Any] | None:
+        with self._read() as conn:
+            row = conn.execute(
+                sa.select(t.datastores).where(t.datastores.c.name == name)).first()
+        return dict(row._mapping) if row is not None else None
+
+    def list_datastores(self) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            rows = conn.execute(sa.select(t.datastores).order_by(t.datastores.c.name))
+            return [dict(r._mapping) for r in rows]
+
+    # -- the model registry ---------------------------------------------------------------
+    def register_model(self, name: str, *, files: Mapping[str, Any],
+                       run_id: str | None = None, experiment: str | None = None,
+                       source_path: str | None = None, description: str | None = None,
+                       framework: str | None = None, framework_version: str | None = None,
+                       tags: Mapping[str, str] | None = None,
+                       properties: Mapping[str, str] | None = None) -> int:
+        """Insert the next version of `name`; two registrations at once get two versions
+        (SQLite serialises the write transactions; elsewhere a key clash is retried)."""
+        m = t.models.c
+        for attempt in range(10):
+            try:
+                with self._write() as conn:
+                    latest = conn.execute(
+                        sa.select(sa.func.max(m.version)).where(m.name == name)).scalar()
+                    version = int(latest or 0) + 1
+                    conn.execute(t.models.insert().values(
+                        name=name, version=version, run_id=run_id, experiment=experiment,
+                        source_path=source_path, description=description,
+                        framework=framework, framework_version=framework_version,
+                        tags=dict(tags or {}), properties=dict(properties or {}),
+                        files=dict(files), created_at=time.time()))
+                return version
+            except sa.exc.IntegrityError:
+                if attempt == 9:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def get_model(self, name: str, version: int | None = None) -> dict[str, Any] | None:
+        m = t.models.c
+        query = sa.select(t.models).where(m.name == name)
+        query = query.where(m.version == version) if version is not None else \
+            query.order_by(m.version.desc()).limit(1)
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        return dict(row._mapping) if row is not None else None
+
+    def list_models(self, name: str | None = None) -> list[dict[str, Any]]:
+        m = t.models.c
+        query = sa.select(t.models).order_by(m.name, m.version.desc())
+        if name is not None:
+            query = query.where(m.name == name)
+        with self._read() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
     # -- compute targets ------------------------------------------------------------------
     def get_compute_target(self, name: str) -> dict[str, Any] | None:
         with self._read() as conn:
