@@ -20,10 +20,19 @@ class ComputeTarget(abc.ABC):
 
     type: ClassVar[str]
 
-    def __init__(self, workspace: Workspace, name: str, config: dict[str, Any]) -> None:
+    def __new__(cls, workspace: Workspace, name: str,
+                config: dict[str, Any] | None = None) -> ComputeTarget:
+        if cls is ComputeTarget:  # `ComputeTarget(ws, "local")`: look it up, as in v1
+            return get_compute_target(workspace, name)
+        return super().__new__(cls)
+
+    def __init__(self, workspace: Workspace, name: str,
+                 config: dict[str, Any] | None = None) -> None:
+        if config is None and hasattr(self, "config"):
+            return  # found by __new__, already set up
         self.workspace = workspace
         self.name = name
-        self.config = config
+        self.config = config if config is not None else {}
 
     def launch(self, run_id: str) -> None:
         """Hand a run (NotStarted, snapshot taken) to this target; returns at once."""
