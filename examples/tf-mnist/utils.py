@@ -6,8 +6,6 @@ import struct
 import urllib.request
 from pathlib import Path
 
-import numpy as np
-
 FILES = {
     "train-images-idx3-ubyte.gz":
         "0b367032e93c5d0cea0925647cfdb18614af8ee15f83e6f2fc2ad904a6835971",
@@ -24,6 +22,8 @@ DEFAULT_URL = "https://azureopendatastorage.blob.core.windows.net/mnist/"
 
 def load_data(path, label=False):
     """An IDX file as a numpy array: images as (n, 784) floats in [0, 1], labels as ints."""
+    import numpy as np
+
     with gzip.open(path, "rb") as handle:
         magic = struct.unpack(">I", handle.read(4))[0]
         dimensions = magic & 0xFF
