@@ -24,10 +24,11 @@ test: lint typecheck
 	$(PY) -m pytest
 
 demo: install
-	$(PY) examples/quickstart/demo.py
+	$(PY) examples/tf-mnist/run_mnist.py --epochs 2
 
 bench: install
 	$(PY) bench/run.py
+	$(PY) bench/environments.py
 
 clean:
 	rm -rf $(VENV) bench/.venv-* .pytest_cache .mypy_cache .ruff_cache demo-workspace
