@@ -29,6 +29,7 @@ demo: install
 bench: install
 	$(PY) bench/run.py
 	$(PY) bench/environments.py
+	$(PY) bench/datastore.py
 
 clean:
 	rm -rf $(VENV) bench/.venv-* .pytest_cache .mypy_cache .ruff_cache demo-workspace

@@ -18,6 +18,7 @@ _EXPORTS = {
     "Environment": "runyard.environment",
     "Experiment": "runyard.experiment",
     "LocalCompute": "runyard.compute",
+    "Model": "runyard.models",
     "Run": "runyard.run",
     "RunyardError": "runyard.errors",
     "ScriptRunConfig": "runyard.train",
@@ -25,8 +26,8 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "ComputeTarget", "CondaDependencies", "Environment", "Experiment", "LocalCompute", "Run",
-    "RunyardError", "ScriptRunConfig", "Workspace",
+    "ComputeTarget", "CondaDependencies", "Environment", "Experiment", "LocalCompute", "Model",
+    "Run", "RunyardError", "ScriptRunConfig", "Workspace",
 ]
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from runyard.environment import Environment as Environment
     from runyard.errors import RunyardError as RunyardError
     from runyard.experiment import Experiment as Experiment
+    from runyard.models import Model as Model
     from runyard.run import Run as Run
     from runyard.train import ScriptRunConfig as ScriptRunConfig
     from runyard.workspace import Workspace as Workspace

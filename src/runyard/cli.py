@@ -128,9 +128,13 @@ def cli(ctx: click.Context, workspace_path: Path | None) -> None:
 
 
 def _add_subcommands() -> None:
+    from runyard._cli_data import datastore
     from runyard._cli_env import env
+    from runyard._cli_models import models
 
     cli.add_command(env)
+    cli.add_command(models)
+    cli.add_command(datastore)
 
 
 _add_subcommands()

@@ -18,7 +18,9 @@ Hierarchy::
     ├── ExperimentNotFoundError (KeyError)
     ├── PropertyImmutableError (ValueError)   properties are write-once
     ├── RunFailedError (RuntimeError)         wait_for_completion on a failed run
-    └── EnvironmentBuildError (RuntimeError)  the installer failed; its message inside
+    ├── EnvironmentBuildError (RuntimeError)  the installer failed; its message inside
+    ├── ModelNotFoundError (KeyError)         a model name or version not registered
+    └── ChecksumMismatchError (OSError)       a downloaded file is not the bytes registered
 
 Errors carry their context as attributes and pickle with it, because they cross
 process boundaries (supervisor → client, later Ray workers).
@@ -123,3 +125,26 @@ class RunFailedError(RunyardError, RuntimeError):
 
 class EnvironmentBuildError(RunyardError, RuntimeError):
     """Building an environment failed (unknown package, conflicting pins, no such Python)."""
+
+
+class ModelNotFoundError(RunyardError, KeyError):
+    """A model name (or version) the registry does not hold."""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ChecksumMismatchError(RunyardError, OSError):
+    """A file read back from the artifact store whose sha256 is not the registered one."""
+
+
+class UnknownDatastoreError(RunyardError, KeyError):
+    """A datastore name the workspace does not know; `valid` lists the known ones."""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class MissingExtraError(RunyardError, ImportError):
+    """A datastore URL whose fsspec filesystem needs a package that is not installed
+    (s3:// needs s3fs, az:// adlfs, gs:// gcsfs); `package` names it."""

@@ -34,6 +34,7 @@ from runyard.errors import (
 
 if TYPE_CHECKING:
     from runyard.experiment import Experiment
+    from runyard.models import Model
     from runyard.runtime import OfflineRun, RuntimeRun
     from runyard.workspace import Workspace
 
@@ -351,6 +352,36 @@ class Run:
         for name, target in zip(files, targets, strict=True):
             self.workspace.artifacts.get_file(self._key(name), target)
         return [str(t) for t in targets]
+
+    # -- models -------------------------------------------------------------------------
+    def register_model(self, model_name: str, model_path: str | None = None,
+                       tags: Mapping[str, Any] | None = None,
+                       properties: Mapping[str, Any] | None = None,
+                       model_framework: str | None = None,
+                       model_framework_version: str | None = None,
+                       description: str | None = None, datasets: Any = None,
+                       sample_input_dataset: Any = None, sample_output_dataset: Any = None,
+                       resource_configuration: Any = None, **kwargs: Any) -> Model:
+        """Register a file or folder of this run's files as the next version of a model.
+
+        `model_path` is a run path, a folder ("outputs/model") or a file
+        ("outputs/model.pkl"); it defaults to `model_name`. The model records this run
+        and its experiment. A run that has not ended registers only the files it has
+        uploaded so far, with a warning (outputs/ is uploaded at Finalizing).
+
+        Example:
+            >>> run.register_model("tf-dnn-mnist", model_path="outputs/model")  # doctest: +SKIP
+            Model(workspace='ws', name='tf-dnn-mnist', id='tf-dnn-mnist:1', ...)
+        """
+        from runyard.models.model import register_from_run
+
+        return register_from_run(self, model_name, model_path, tags=tags,
+                                 properties=properties, description=description,
+                                 model_framework=model_framework,
+                                 model_framework_version=model_framework_version,
+                                 datasets=datasets, sample_input_dataset=sample_input_dataset,
+                                 sample_output_dataset=sample_output_dataset,
+                                 resource_configuration=resource_configuration)
 
     # -- logs ---------------------------------------------------------------------------
     def _live_logs(self) -> Path:

@@ -23,8 +23,10 @@ from runyard.errors import WorkspaceExistsError, WorkspaceNotFoundError
 if TYPE_CHECKING:
     from runyard.artifacts import ArtifactStore
     from runyard.compute import ComputeTarget
+    from runyard.data import Datastore
     from runyard.environment import Environment
     from runyard.experiment import Experiment
+    from runyard.models import Model
     from runyard.store import AbstractStore
 
 CONFIG_DIR = ".runyard"
@@ -166,11 +168,32 @@ class Workspace:
         return {e.name: e for e in Experiment.list(self)}
 
     @property
+    def models(self) -> dict[str, Model]:
+        """Registered models, the latest version of each, by name."""
+        from runyard.models import Model
+
+        return {model.name: model for model in Model.list(self, latest=True)}
+
+    @property
     def environments(self) -> dict[str, Environment]:
         """Registered environments, the latest version of each, by name."""
         from runyard.environment import Environment
 
         return Environment.list(self)
+
+    @property
+    def datastores(self) -> dict[str, Datastore]:
+        """Registered datastores by name; `workspaceblobstore` is always among them."""
+        from runyard.data.datastore import list_datastores
+
+        return list_datastores(self)
+
+    def get_default_datastore(self) -> Datastore:
+        """`workspaceblobstore`: the folder `.runyard/datastores/workspaceblobstore`,
+        registered on first use."""
+        from runyard.data import Datastore
+
+        return Datastore.get_default(self)
 
     @property
     def compute_targets(self) -> dict[str, ComputeTarget]:

@@ -106,6 +106,16 @@ class AbstractStore(abc.ABC):
     def get_model(self, name: str, version: int | None = None) -> dict[str, Any] | None: ...
     @abc.abstractmethod
     def list_models(self, name: str | None = None) -> list[dict[str, Any]]: ...
+    @abc.abstractmethod
+    def update_model_tags(self, name: str, version: int,
+                          tags: Mapping[str, str | None]) -> dict[str, str]:
+        """Merge `tags` into a model version's tags in one transaction (a None value
+        removes the key); return the tags now stored."""
+    @abc.abstractmethod
+    def update_model_properties(self, name: str, version: int,
+                                properties: Mapping[str, str]) -> dict[str, str]:
+        """Add properties to a model version; a key already set to another value raises
+        PropertyImmutableError and changes nothing. Return the properties now stored."""
 
     # compute targets
     @abc.abstractmethod

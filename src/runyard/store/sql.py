@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from runyard import _status
-from runyard.errors import PropertyImmutableError, RunNotFoundError
+from runyard.errors import ModelNotFoundError, PropertyImmutableError, RunNotFoundError
 from runyard.store import _schema as t
 from runyard.store.base import AbstractStore, MetricRow
 
@@ -480,6 +480,46 @@ class SqlStore(AbstractStore):
             query = query.where(m.name == name)
         with self._read() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
+
+    def _model_for_update(self, conn: sa.Connection, name: str, version: int) -> Any:
+        m = t.models.c
+        row = conn.execute(
+            sa.select(m.tags, m.properties).where(m.name == name, m.version == version)
+            .with_for_update()).first()
+        if row is None:
+            raise ModelNotFoundError(f"no version {version} of model {name!r} in {self.url}",
+                                     name=name, version=version)
+        return row
+
+    def update_model_tags(self, name: str, version: int,
+                          tags: Mapping[str, str | None]) -> dict[str, str]:
+        m = t.models.c
+        with self._write() as conn:
+            merged = dict(self._model_for_update(conn, name, version).tags or {})
+            for key, value in tags.items():
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = value
+            conn.execute(t.models.update().where(m.name == name, m.version == version)
+                         .values(tags=merged))
+        return merged
+
+    def update_model_properties(self, name: str, version: int,
+                                properties: Mapping[str, str]) -> dict[str, str]:
+        m = t.models.c
+        with self._write() as conn:
+            merged = dict(self._model_for_update(conn, name, version).properties or {})
+            for key, value in properties.items():
+                if key in merged and merged[key] != value:
+                    raise PropertyImmutableError(
+                        f"property {key!r} of model {name}:{version} is already "
+                        f"{merged[key]!r}; properties cannot change (use a tag for values "
+                        f"that change)", name=name, version=version, key=key)
+                merged[key] = value
+            conn.execute(t.models.update().where(m.name == name, m.version == version)
+                         .values(properties=merged))
+        return merged
 
     # -- compute targets ------------------------------------------------------------------
     def get_compute_target(self, name: str) -> dict[str, Any] | None:

@@ -63,6 +63,7 @@ class Supervisor:
         self.environment: PreparedEnvironment | None = None
         self.shim: Path | None = None
         self.slot: Slot | None = None
+        self.data_environment: dict[str, str] = {}  # DataReference paths, set in _start
         self._log: IO[str] = open(self.logs / "supervisor.txt", "a", buffering=1)  # noqa: SIM115
         self._wake = threading.Event()
         self._done = threading.Event()
@@ -199,6 +200,20 @@ class Supervisor:
         self.say(f"working directory {self.workdir} with {count} files from snapshot "
                  f"{self.run['snapshot_id'][:12]}")
         self.check_cancel()
+        # DataReferences in the arguments become local paths (runyard.data): the tokens in
+        # the arguments are replaced and their environment variables set.
+        if self.config.get("data_references"):
+            from runyard.data import apply_data_references
+            from runyard.errors import RunyardError
+
+            try:
+                self.config["arguments"], self.data_environment = apply_data_references(
+                    self.ws, self.config["data_references"], self.config.get("arguments", []),
+                    self.workdir, self.say)
+            except (RunyardError, OSError) as e:
+                raise _Stop(_status.FAILED, f"could not make the data references "
+                                            f"available: {e}") from e
+            self.check_cancel()
 
     def _environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items()
@@ -211,6 +226,7 @@ class Supervisor:
         if self.shim is not None:
             env["PYTHONPATH"] = os.pathsep.join(
                 p for p in (str(self.shim), env.get("PYTHONPATH")) if p)
+        env.update(self.data_environment)  # RUNYARD_/AZUREML_DATAREFERENCE_<name>
         (self.dir / "channel").mkdir(exist_ok=True)
         env.update({
             "RUNYARD_RUN_ID": self.run_id,

@@ -25,7 +25,17 @@ class Submission:
     config: dict[str, Any] = field(default_factory=dict)
 
 
-def _argument(value: Any, position: int) -> str:
+def _argument(value: Any, position: int, references: dict[str, Any] | None = None) -> str:
+    # A DataReference (runyard.data) travels as its config under "data_references" and as
+    # the token str(value), which the supervisor replaces with the local path.
+    to_config = getattr(value, "to_config", None)
+    if references is not None and callable(to_config):
+        config = to_config()
+        if references.setdefault(config["name"], config) != config:
+            raise ValidationError(
+                f"argument {position} is a second DataReference named {config['name']!r} "
+                f"for another path; give one a data_reference_name=", position=position)
+        return str(value)
     if isinstance(value, bool | int | float | str):
         return str(value)
     if isinstance(value, os.PathLike):
@@ -104,6 +114,8 @@ class ScriptRunConfig:
         if self.distributed_job_config is not None:
             raise ValidationError("distributed_job_config= is not supported yet")
         limit = self.max_run_duration_seconds
+        references: dict[str, Any] = {}  # filled by _argument from DataReferences
+        arguments = [_argument(a, i, references) for i, a in enumerate(self.arguments)]
         if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)
                                   or limit <= 0):
             raise ValidationError(
@@ -114,7 +126,8 @@ class ScriptRunConfig:
             config={
                 "kind": "script",
                 "script": script.relative_to(source).as_posix(),
-                "arguments": [_argument(a, i) for i, a in enumerate(self.arguments)],
+                "arguments": arguments,
+                **({"data_references": references} if references else {}),
                 "max_run_duration_seconds": limit,
                 "interpreter": sys.executable,
                 "environment": environment,

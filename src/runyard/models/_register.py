@@ -1,0 +1,176 @@
+"""Registering a model version: copy its files into the artifact store, then insert its row.
+
+Invariants:
+- A version's files are copied under `models/<name>/<uuid>/<root>[/...]` *before* its row
+  is inserted; each file is written atomically by the artifact store, and its sha256 is
+  taken from the very bytes written.
+- If anything fails (a file that cannot be read, the store refusing the row, Ctrl-C), the
+  files copied so far are removed: a version is either whole (row and every file) or not
+  there. A process killed mid-copy can leave files under a fresh `<uuid>` that no row
+  points to; nothing lists or downloads them.
+- Nothing writes under a registered version's prefix again: its files are immutable.
+- The record of the files is `{"prefix", "root", "files": [{"path", "size", "sha256"}]}`;
+  each `path` is relative to `prefix` and starts with `root` (the basename of what was
+  registered), so a file model is `[{"path": root}]` and a folder's files are `root/...`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
+
+from runyard._validation import artifact_path
+from runyard.errors import InvalidNameError, SourceNotFoundError, ValidationError
+
+if TYPE_CHECKING:
+    from runyard.artifacts import ArtifactStore
+    from runyard.workspace import Workspace
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+_SHORT_TEXT = 64  # the width of the framework columns
+
+
+def model_name(name: object) -> str:
+    """Return `name` if it is a valid model name, else raise InvalidNameError."""
+    if not isinstance(name, str):
+        raise InvalidNameError(f"model name must be a string, got {type(name).__name__}",
+                               name=name)
+    if _NAME.fullmatch(name):
+        return name
+    if not name:
+        problem = "is empty"
+    elif len(name) > 255:
+        problem = f"is {len(name)} characters long (at most 255)"
+    elif not (name[0].isascii() and name[0].isalnum()):
+        problem = f"starts with {name[0]!r}"
+    else:
+        bad = sorted({c for c in name if not (c.isascii() and (c.isalnum() or c in "-_."))})
+        problem = "contains " + ", ".join("a space" if c == " " else repr(c) for c in bad)
+    raise InvalidNameError(
+        f"model name {name!r} {problem}; use 1-255 letters, digits, '-', '_' or '.', "
+        f"starting with a letter or digit", name=name)
+
+
+def string_map(value: object, what: str) -> dict[str, str]:
+    """Tags or properties as a plain dict of str to str (None becomes '')."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValidationError(f"{what} must be a dict of str to str, got "
+                              f"{type(value).__name__}", value=value)
+    clean = {str(k): "" if v is None else str(v) for k, v in value.items()}
+    if "" in clean:
+        raise ValidationError(f"{what} has an empty key", value=value)
+    return clean
+
+
+def metadata(*, tags: object, properties: object, description: object,
+             model_framework: object, model_framework_version: object) -> dict[str, Any]:
+    """The checked keyword arguments of `AbstractStore.register_model`, besides files."""
+    if description is not None and not isinstance(description, str):
+        raise ValidationError(f"description must be a string, got {type(description).__name__}")
+    for what, text in (("model_framework", model_framework),
+                       ("model_framework_version", model_framework_version)):
+        if text is not None and (not isinstance(text, str) or len(text) > _SHORT_TEXT):
+            raise ValidationError(f"{what} must be a string of at most {_SHORT_TEXT} "
+                                  f"characters, got {text!r}", value=text)
+    return {"tags": string_map(tags, "tags"), "properties": string_map(properties, "properties"),
+            "description": description, "framework": model_framework,
+            "framework_version": model_framework_version}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file to register: its path in the model (starting with the root) and a way to
+    read it."""
+
+    path: str
+    open: Callable[[], BinaryIO]
+
+
+def _opener(path: Path) -> Callable[[], BinaryIO]:
+    return lambda: open(path, "rb")
+
+
+def local_files(model_path: str | os.PathLike[str],
+                child_paths: Iterable[str] | None = None) -> tuple[str, list[SourceFile]]:
+    """The root name and files of a local file or folder (only `child_paths` of a folder,
+    when given)."""
+    given = Path(model_path)
+    if not given.exists():
+        raise SourceNotFoundError(f"model_path {str(model_path)!r} does not exist (looked for "
+                                  f"{given.absolute()})", path=str(model_path))
+    root = Path(os.path.abspath(given)).name
+    if not root:
+        raise ValidationError(f"model_path {str(model_path)!r} is the file system root; "
+                              f"give a file or folder below it", path=str(model_path))
+    if given.is_file():
+        if child_paths:
+            raise ValidationError(f"child_paths need model_path to be a folder; "
+                                  f"{str(model_path)!r} is a file", path=str(model_path))
+        return root, [SourceFile(root, _opener(given))]
+    chosen: list[Path] = []
+    if child_paths:
+        for child in child_paths:
+            part = given / artifact_path(child, what="child path")
+            if part.is_file():
+                chosen.append(part)
+            elif part.is_dir():
+                chosen += [p for p in part.rglob("*") if p.is_file()]
+            else:
+                raise SourceNotFoundError(f"child path {child!r} is not in {given}",
+                                          path=str(part))
+    else:
+        chosen = [p for p in given.rglob("*") if p.is_file()]
+    if not chosen:
+        raise ValidationError(f"model_path {str(model_path)!r} is a folder without files; "
+                              f"there is nothing to register", path=str(model_path))
+    relative = sorted({p.relative_to(given).as_posix() for p in chosen})
+    return root, [SourceFile(f"{root}/{r}", _opener(given / r)) for r in relative]
+
+
+class _HashingReader:
+    """A read-only stream that hashes what passes through it."""
+
+    def __init__(self, source: BinaryIO) -> None:
+        self.source = source
+        self.digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.source.read(size)
+        self.digest.update(data)
+        return data
+
+
+def remove_prefix(artifacts: ArtifactStore, prefix: str) -> None:
+    """Remove everything under `prefix`, where the artifact store knows how."""
+    remove = getattr(artifacts, "remove_tree", None)
+    if callable(remove):
+        remove(artifact_path(prefix))
+
+
+def register(workspace: Workspace, name: str, root: str, files: list[SourceFile],
+             **row: Any) -> int:
+    """Copy `files` into the artifact store and insert the next version of `name`; return
+    the version. Nothing is left behind when it fails."""
+    artifacts = workspace.artifacts
+    prefix = f"models/{name}/{uuid.uuid4().hex}"
+    record: dict[str, Any] = {"prefix": prefix, "root": root, "files": []}
+    try:
+        for file in files:
+            with file.open() as source:
+                reader = _HashingReader(source)
+                size = artifacts.put_stream(cast(BinaryIO, reader), f"{prefix}/{file.path}")
+            record["files"].append({"path": file.path, "size": size,
+                                    "sha256": reader.digest.hexdigest()})
+        version = workspace.store.register_model(name, files=record, **row)
+    except BaseException:
+        remove_prefix(artifacts, prefix)
+        raise
+    return version
