@@ -466,3 +466,10 @@ def test_console_script_end_to_end(project: Path) -> None:
     missing = runyard("runs", "show", "not-a-run", code=2)
     assert missing.stderr.strip() == (f"error: no run with id 'not-a-run' in sqlite:///"
                                       f"{project}/.runyard/runyard.db")
+
+
+def test_compute_list_shows_the_local_compute_and_its_settings(workspace: Workspace) -> None:
+    result = invoke(workspace, "compute", "list")
+    assert result.exit_code == 0
+    assert "local" in result.stdout
+    assert "max_concurrent_runs" in result.stdout

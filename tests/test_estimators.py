@@ -81,3 +81,25 @@ def test_an_estimator_run_gets_its_parameters_and_packages(
     run = experiment.submit(est)
     assert run.wait_for_completion()["status"] == "Completed"
     assert run.get_metrics() == {"argv": "--lr 0.5 --fast", "six": "1.16.0"}
+
+
+@pytest.mark.slow
+def test_estimator_inputs_reach_the_run_as_environment_variables(
+        experiment: Experiment, source: Callable[..., Path], tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.csv").write_text("a,b\n1,2\n")
+    ds = experiment.workspace.get_default_datastore()
+    ds.upload(str(data), target_path="tables", show_progress=False)
+    folder = source("""
+        import os
+        from runyard import Run
+        path = os.environ["RUNYARD_DATAREFERENCE_tables"]
+        Run.get_context().log("header", open(os.path.join(path, "train.csv")).readline().strip())
+    """)
+    reference = ds.path("tables", data_reference_name="tables").as_mount()
+    run = experiment.submit(Estimator(str(folder), entry_script="train.py", inputs=[reference]))
+    assert run.wait_for_completion()["status"] == "Completed"
+    assert run.get_metrics() == {"header": "a,b"}
+    with pytest.raises(ValidationError, match=r"inputs\[0\] is a str"):
+        experiment.submit(Estimator(str(folder), entry_script="train.py", inputs=["/data"]))

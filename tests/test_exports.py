@@ -3,8 +3,9 @@ import runyard
 
 def test_public_api_is_exactly_this() -> None:
     assert runyard.__all__ == [
-        "ComputeTarget", "CondaDependencies", "Environment", "Experiment", "LocalCompute",
-        "Model", "Run", "RunyardError", "ScriptRunConfig", "Workspace",
+        "ComputeTarget", "CondaDependencies", "DataReference", "Datastore", "Environment",
+        "Experiment", "LocalCompute", "Model", "Run", "RunyardError", "ScriptRunConfig",
+        "Workspace",
     ]
     for name in runyard.__all__:
         assert getattr(runyard, name).__name__ == name

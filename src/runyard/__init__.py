@@ -15,6 +15,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "ComputeTarget": "runyard.compute",
     "CondaDependencies": "runyard.environment",
+    "DataReference": "runyard.data",
+    "Datastore": "runyard.data",
     "Environment": "runyard.environment",
     "Experiment": "runyard.experiment",
     "LocalCompute": "runyard.compute",
@@ -26,13 +28,16 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "ComputeTarget", "CondaDependencies", "Environment", "Experiment", "LocalCompute", "Model",
-    "Run", "RunyardError", "ScriptRunConfig", "Workspace",
+    "ComputeTarget", "CondaDependencies", "DataReference", "Datastore", "Environment",
+    "Experiment", "LocalCompute", "Model", "Run", "RunyardError", "ScriptRunConfig",
+    "Workspace",
 ]
 
 if TYPE_CHECKING:
     from runyard.compute import ComputeTarget as ComputeTarget
     from runyard.compute import LocalCompute as LocalCompute
+    from runyard.data import DataReference as DataReference
+    from runyard.data import Datastore as Datastore
     from runyard.environment import CondaDependencies as CondaDependencies
     from runyard.environment import Environment as Environment
     from runyard.errors import RunyardError as RunyardError

@@ -128,6 +128,7 @@ def cli(ctx: click.Context, workspace_path: Path | None) -> None:
 
 
 def _add_subcommands() -> None:
+    from runyard._cli_compute import compute
     from runyard._cli_data import datastore
     from runyard._cli_env import env
     from runyard._cli_models import models
@@ -135,6 +136,7 @@ def _add_subcommands() -> None:
     cli.add_command(env)
     cli.add_command(models)
     cli.add_command(datastore)
+    cli.add_command(compute)
 
 
 _add_subcommands()

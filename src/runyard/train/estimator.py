@@ -14,7 +14,7 @@ import shutil
 from typing import TYPE_CHECKING, Any
 
 from runyard.errors import ValidationError
-from runyard.train.script_run_config import ScriptRunConfig, Submission
+from runyard.train.script_run_config import ScriptRunConfig, Submission, _argument
 
 if TYPE_CHECKING:
     from runyard.compute import ComputeTarget
@@ -164,6 +164,14 @@ class Estimator:
             max_run_duration_seconds=self.max_run_duration_seconds,
         )
         submission = config._submission()
+        references = submission.config.setdefault("data_references", {})
+        for position, item in enumerate(self.inputs):
+            if not callable(getattr(item, "to_config", None)):
+                raise ValidationError(f"inputs[{position}] is a {type(item).__name__}; "
+                                      f"inputs are DataReferences (ds.as_mount(), ...)")
+            _argument(item, position, references)
+        if not references:
+            del submission.config["data_references"]
         submission.config["kind"] = "script"
         submission.config["estimator"] = {"framework": self._framework,
                                           "framework_version": self.framework_version,
