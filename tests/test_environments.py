@@ -131,7 +131,8 @@ def test_register_versions_and_get(workspace: Workspace) -> None:
 # -- building for real -------------------------------------------------------------------
 @pytest.mark.slow
 def test_a_built_environment_runs_the_script_and_the_second_run_is_a_cache_hit(
-        experiment: Experiment, source: Callable[..., Path], cache: EnvironmentCache) -> None:
+        experiment: Experiment, source: Callable[..., Path], cache: EnvironmentCache,
+        capsys: pytest.CaptureFixture[str]) -> None:
     folder = source(USES_SIX)
     env = _env("six-env", "six==1.16.0")
     first = experiment.submit(ScriptRunConfig(folder, "train.py", environment=env))
@@ -142,7 +143,12 @@ def test_a_built_environment_runs_the_script_and_the_second_run_is_a_cache_hit(
     assert str(cache.root) in first.read_log("logs/driver_0.txt").decode()
     assert "logs/environment.txt" in first.get_file_names()
     second = experiment.submit(ScriptRunConfig(folder, "train.py", environment=env))
-    details = second.wait_for_completion()
+    capsys.readouterr()
+    details = second.wait_for_completion(show_output=True)
+    shown = capsys.readouterr().out
+    # the build log is shown under Preparing, the script's lines under Running
+    assert shown.index("[Preparing]") < shown.index("found in the cache") < \
+        shown.index("[Queued]") < shown.index("[Running]") < shown.index("interpreter ")
     preparing = next(s for s in details["stages"] if s["status"] == "Preparing")
     assert preparing["durationSeconds"] < 1.0
     assert "found in the cache" in second.read_log("logs/environment.txt").decode()

@@ -12,8 +12,11 @@ if TYPE_CHECKING:
 
 TAIL_LINES = 20
 ENVIRONMENT_LOG = "logs/environment.txt"
-_EARLY = frozenset({_status.NOT_STARTED, _status.PREPARING, _status.QUEUED, _status.SCALING,
-                    _status.STARTING, _status.RUNNING})
+# Which logs belong before a stage line, when one step sees several stages at once: the
+# environment's build comes before whatever follows [Preparing], the processes' lines
+# before whatever follows [Running].
+_AFTER_PREPARING = frozenset({_status.QUEUED, _status.SCALING, _status.STARTING,
+                              _status.RUNNING})
 
 
 class Follower:
@@ -42,7 +45,9 @@ class Follower:
             self._header = True
         events = run.workspace.store.status_events(run.id)
         for event in events[self._events_seen:]:
-            if event["status"] not in _EARLY:  # the lines the script wrote come first
+            if event["status"] in _AFTER_PREPARING:
+                self._read_logs(only=ENVIRONMENT_LOG)
+            elif event["status"] not in (_status.NOT_STARTED, _status.PREPARING):
                 self._read_logs()
             detail = f" ({event['detail']})" if event["detail"] else ""
             self._write(f"[{event['status']}]{detail}")
@@ -55,10 +60,12 @@ class Follower:
         names = [n for n in self.run._log_names() if n != "logs/supervisor.txt"]
         return sorted(names, key=lambda n: (n != ENVIRONMENT_LOG, n))
 
-    def _read_logs(self) -> None:
+    def _read_logs(self, only: str | None = None) -> None:
         names = self._user_logs()
         several_processes = len([n for n in names if n != ENVIRONMENT_LOG]) > 1
         for name in names:
+            if only is not None and name != only:
+                continue
             data = self.run.read_log(name, self._offsets.get(name, 0))
             if not data:
                 continue

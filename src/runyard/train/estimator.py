@@ -209,4 +209,4 @@ class TensorFlow(Estimator):
         return [f"{build}{self._pin()}", f"tf-keras{self._pin()}"]
 
     def _framework_environment_variables(self) -> dict[str, str]:
-        return {"TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "1"}
+        return {"TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
