@@ -16,7 +16,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.tf]
 
 
 def test_the_article_workflow_trains_registers_and_downloads_the_model(
-        workspace: Workspace, tmp_path: Path) -> None:
+        workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # an environment cache of the test's own (uv's download cache is shared and warm)
+    monkeypatch.setenv("RUNYARD_ENV_CACHE", str(tmp_path / "env-cache"))
     exp = Experiment(workspace=workspace, name="tf-mnist")
     ds = workspace.get_default_datastore()
     ds.upload(src_dir=str(EXAMPLE / "data" / "mnist"), target_path="mnist",
