@@ -30,6 +30,7 @@ bench: install
 	$(PY) bench/run.py
 	$(PY) bench/environments.py
 	$(PY) bench/datastore.py
+	$(PY) bench/mnist.py
 
 clean:
 	rm -rf $(VENV) bench/.venv-* .pytest_cache .mypy_cache .ruff_cache demo-workspace
