@@ -48,7 +48,7 @@ def test_what_an_estimator_refuses(experiment: Experiment, source: Callable[...,
     with pytest.raises(ValidationError, match="either environment_definition or pip_packages"):
         experiment.submit(Estimator(folder, entry_script="train.py", pip_packages=["six"],
                                     environment_definition=Environment("e")))
-    with pytest.raises(ValidationError, match="distributed training"):
+    with pytest.raises(ValidationError, match="local compute is one node"):
         experiment.submit(Estimator(folder, entry_script="train.py", node_count=2))
     if shutil.which("nvidia-smi") is None:
         with pytest.raises(ValidationError, match="no NVIDIA GPU"):

@@ -74,6 +74,7 @@ class Experiment:
         submission = prepare()
         clean_tags = _tags(tags)
         compute = get_compute_target(self.workspace, submission.compute_target)
+        compute.check_submission(submission.config)
         taken = snapshot.take(submission.source_directory, self.workspace.artifacts)
         run_id = new_run_id(self.name)
         config_row = {**submission.config, "source_directory": str(submission.source_directory),

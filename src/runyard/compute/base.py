@@ -34,6 +34,9 @@ class ComputeTarget(abc.ABC):
         self.name = name
         self.config = config if config is not None else {}
 
+    def check_submission(self, config: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Raise now what this target could never run (called by submit, before any run)."""
+
     def launch(self, run_id: str) -> None:
         """Hand a run (NotStarted, snapshot taken) to this target; returns at once."""
         self._launch(run_id)

@@ -40,6 +40,21 @@ class LocalCompute(ComputeTarget):
             self.config["max_concurrent_runs"] = max_concurrent_runs
         self.workspace.store.put_compute_target(self.name, self.type, self.config)
 
+    def check_submission(self, config: dict[str, Any]) -> None:
+        distributed = config.get("distributed") or {}
+        if distributed.get("node_count", 1) > 1:
+            raise ValidationError(
+                f"the local compute is one node, and this run asks for "
+                f"{distributed['node_count']}; run the processes on one node "
+                f"(process_count_per_node) or submit to a cluster compute target")
+        if distributed.get("framework") == "mpi":
+            from runyard.supervisor._group import mpirun_available
+
+            if not mpirun_available():
+                raise ValidationError(
+                    "this run asks for MPI and there is no mpirun on this machine; install "
+                    "OpenMPI (Debian/Ubuntu: apt-get install openmpi-bin)")
+
     def _launch(self, run_id: str) -> None:
         run_dir = self.workspace.run_dir(run_id)
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,6 @@ import contextlib
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -27,10 +26,12 @@ from runyard import _status
 from runyard.artifacts import snapshot
 from runyard.compute import get_compute_target
 from runyard.compute.local import Slot
+from runyard.distributed.plan import Plan, make_plan
 from runyard.environment import EnvironmentCache, PreparedEnvironment
 from runyard.environment._shim import ensure_runtime_shim
 from runyard.errors import EnvironmentBuildError
 from runyard.supervisor import _processes
+from runyard.supervisor._group import Outcome, ProcessGroup
 from runyard.supervisor._ingest import Ingestor
 from runyard.workspace import Workspace
 
@@ -59,7 +60,7 @@ class Supervisor:
         self.logs = self.dir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.status = self.run["status"]
-        self.process: subprocess.Popen[bytes] | None = None
+        self.group: ProcessGroup | None = None
         self.environment: PreparedEnvironment | None = None
         self.shim: Path | None = None
         self.slot: Slot | None = None
@@ -115,8 +116,7 @@ class Supervisor:
             self._prepare()
             self._queue()
             self._start()
-            returncode = self._execute()
-            self._finish(returncode)
+            self._finish(self._execute())
         except _Stop as stop:
             self._stop(stop)
         except Exception as e:  # noqa: BLE001 - any failure ends the run as Failed, with why
@@ -227,32 +227,31 @@ class Supervisor:
             env["PYTHONPATH"] = os.pathsep.join(
                 p for p in (str(self.shim), env.get("PYTHONPATH")) if p)
         env.update(self.data_environment)  # RUNYARD_/AZUREML_DATAREFERENCE_<name>
-        (self.dir / "channel").mkdir(exist_ok=True)
-        env.update({
+        env.update({  # each process adds its rank, role, channel (the plan, ProcessGroup)
             "RUNYARD_RUN_ID": self.run_id,
             "RUNYARD_EXPERIMENT": self.run["experiment"],
-            "RUNYARD_CHANNEL": str(self.dir / "channel" / "0.bin"),
             "RUNYARD_STAGING": str(self.dir / "staged"),
-            "RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "NODE_RANK": "0",
             "PYTHONUNBUFFERED": "1",
         })
         return env
 
-    def _execute(self) -> int:
+    def _plan(self) -> Plan:
+        ports = iter(_free_ports(64))
+        return make_plan(self.config.get("distributed"), ["127.0.0.1"], ports)
+
+    def _execute(self) -> Outcome:
         command = [self.interpreter, self.config["script"], *self.config.get("arguments", [])]
-        log_path = self.logs / "driver_0.txt"
-        with open(log_path, "ab") as log:
-            self.transition(_status.RUNNING)
-            self.say(f"starting {' '.join(command)}")
-            self.process = subprocess.Popen(
-                command, cwd=self.workdir, env=self._environment(), stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                preexec_fn=_processes.die_with_parent(),
-            )
+        plan = self._plan()
+        self.group = ProcessGroup(plan, command, self.workdir, self._environment(), self.logs,
+                                  self.dir / "channel")
+        self.transition(_status.RUNNING)
+        self.say(f"starting {plan.world_size} process(es) ({plan.kind}, {plan.launcher}): "
+                 f"{' '.join(command)}")
+        self.group.start()
         started = time.monotonic()
         limit = self.config.get("max_run_duration_seconds")
         last_cancel_check = 0.0
-        while (returncode := self.process.poll()) is None:
+        while (outcome := self.group.poll()) is None:
             self.ingest.poll()
             now = time.monotonic()
             if self._cancel_seen or now - last_cancel_check > 0.25:
@@ -261,41 +260,39 @@ class Supervisor:
             if limit and now - started > limit:
                 raise _Stop(_status.FAILED, f"run exceeded max_run_duration_seconds={limit}")
             self._sleep(POLL_SECONDS)
-        self.ingest.poll()
-        return returncode
+        return outcome
 
-    def _finish(self, returncode: int) -> None:
-        leftovers = _processes.kill_tree(os.getpid(), KILL_GRACE_SECONDS)
+    def _finish(self, outcome: Outcome) -> None:
+        group = self.group
+        assert group is not None, "a run is finished after its processes started"
+        # what is still running now: parameter servers, stragglers, what the script left
+        leftovers = _processes.kill_tree(os.getpid(), KILL_GRACE_SECONDS,
+                                         waited_elsewhere=group.pids)
+        group.wait()
+        self.ingest.poll()
         if leftovers:
-            self.say(f"killed {len(leftovers)} process(es) the script left behind")
+            self.say(f"stopped {len(leftovers)} process(es) still running after the run was "
+                     f"decided")
         self.transition(_status.FINALIZING)
         self._upload()
-        if returncode == 0:
+        if outcome.ok:
             self.transition(_status.COMPLETED)
-            return
-        script = self.config["script"]
-        if returncode < 0:
-            error = f"{script} was killed by {_processes.signal_name(returncode)}"
         else:
-            error = f"{script} exited with code {returncode}"
-        last = _last_line(self.logs / "driver_0.txt")
-        if last:
-            error += f": {last}"
-        self.transition(_status.FAILED, error=error)
+            self.transition(_status.FAILED, error=outcome.error)
 
     def _stop(self, stop: _Stop) -> None:
         """End the run early: kill every process, keep what was logged, record why."""
         self.say(f"stopping: {stop.reason}")
-        waited = {self.process.pid} if self.process is not None else set()
+        waited = self.group.pids if self.group is not None else set()
         if stop.status == _status.CANCELED and self.status not in _status.TERMINAL:
             with contextlib.suppress(_Stop):
                 self.transition(_status.CANCEL_REQUESTED)
         _processes.kill_tree(os.getpid(), KILL_GRACE_SECONDS, waited_elsewhere=waited)
-        if self.process is not None:
-            self.process.wait()
+        if self.group is not None:
+            self.group.wait()
         try:
             self.ingest.poll()
-            if self.process is not None:
+            if self.group is not None:
                 self._upload()
         except Exception as e:  # noqa: BLE001 - the end state matters more
             self.say(f"could not save outputs: {e}")
@@ -342,11 +339,17 @@ class Supervisor:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _last_line(path: Path) -> str:
+def _free_ports(count: int) -> list[int]:
+    """Ports free on this machine now (bound to port 0, then released)."""
+    import socket
+
+    sockets = []
     try:
-        with open(path, "rb") as handle:
-            handle.seek(max(0, os.path.getsize(path) - 4096))
-            lines = handle.read().decode("utf-8", "replace").splitlines()
-    except OSError:
-        return ""
-    return next((line.strip() for line in reversed(lines) if line.strip()), "")[:500]
+        for _ in range(count):
+            handle = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            handle.bind(("127.0.0.1", 0))
+            sockets.append(handle)
+        return [handle.getsockname()[1] for handle in sockets]
+    finally:
+        for handle in sockets:
+            handle.close()

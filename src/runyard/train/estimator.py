@@ -145,15 +145,27 @@ class Estimator:
                                      **self.environment_variables}
         return env
 
+    def _distributed(self) -> dict[str, Any] | None:
+        """v1's estimator arguments as one distributed configuration."""
+        from runyard.distributed import (
+            MpiConfiguration,
+            PyTorchConfiguration,
+            configuration_from,
+        )
+
+        nodes, per_node = self.node_count, self.process_count_per_node
+        chosen = self.distributed_training
+        if isinstance(chosen, PyTorchConfiguration) and chosen.process_count is None:
+            chosen = PyTorchConfiguration(chosen.communication_backend, nodes * per_node,
+                                          nodes)
+        if chosen is None and (nodes, per_node) != (1, 1):
+            chosen = MpiConfiguration(per_node, nodes)  # v1: processes per node mean MPI
+        return configuration_from(chosen, node_count=nodes, process_count_per_node=per_node)
+
     def _submission(self) -> Submission:
         if not self.entry_script:
             raise ValidationError("the estimator needs entry_script=, the file to run")
-        if self.node_count != 1 or self.process_count_per_node != 1 or \
-                self.distributed_training is not None:
-            raise ValidationError(
-                "distributed training (node_count, process_count_per_node, "
-                "distributed_training) is not supported by this version of runyard yet; "
-                "submit with node_count=1 and process_count_per_node=1")
+        distributed = self._distributed()
         if self.use_gpu and _gpu_count() == 0:
             raise ValidationError("use_gpu=True, but this machine has no NVIDIA GPU "
                                   "(nvidia-smi not found or lists none)")
@@ -164,6 +176,7 @@ class Estimator:
             max_run_duration_seconds=self.max_run_duration_seconds,
         )
         submission = config._submission()
+        submission.config["distributed"] = distributed
         references = submission.config.setdefault("data_references", {})
         for position, item in enumerate(self.inputs):
             if not callable(getattr(item, "to_config", None)):

@@ -111,8 +111,9 @@ class ScriptRunConfig:
                 f"script {self.script!r} not found in source_directory {str(source)!r}",
                 path=str(script))
         environment = _environment(self.environment)
-        if self.distributed_job_config is not None:
-            raise ValidationError("distributed_job_config= is not supported yet")
+        from runyard.distributed import configuration_from
+
+        distributed = configuration_from(self.distributed_job_config)
         limit = self.max_run_duration_seconds
         references: dict[str, Any] = {}  # filled by _argument from DataReferences
         arguments = [_argument(a, i, references) for i, a in enumerate(self.arguments)]
@@ -131,6 +132,7 @@ class ScriptRunConfig:
                 "max_run_duration_seconds": limit,
                 "interpreter": sys.executable,
                 "environment": environment,
+                "distributed": distributed,
                 "environment_variables": {str(k): str(v) for k, v in
                                           self.environment_variables.items()},
             },

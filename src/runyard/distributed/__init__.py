@@ -1,0 +1,12 @@
+"""Distributed training: configurations (v1's runconfig) and the process plan."""
+
+from runyard.distributed._configs import (
+    MpiConfiguration,
+    PyTorchConfiguration,
+    TensorflowConfiguration,
+    configuration_from,
+)
+from runyard.distributed.plan import Plan, ProcessSpec, make_plan
+
+__all__ = ["MpiConfiguration", "Plan", "ProcessSpec", "PyTorchConfiguration",
+           "TensorflowConfiguration", "configuration_from", "make_plan"]

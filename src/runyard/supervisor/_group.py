@@ -1,0 +1,146 @@
+"""Starting the processes of a plan on this machine and deciding how the run ends.
+
+One process per planned process (`direct`), or one `mpirun` that starts every rank
+(`mpirun`); each rank then writes its own log and channel file, named by its rank.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from runyard.distributed.plan import Plan, ProcessSpec
+from runyard.supervisor import _processes
+
+STRAGGLER_SECONDS = 10.0  # after the deciding process succeeded, how long the rest may take
+
+# Each rank started by mpirun names its log and channel by its rank, and exports what
+# every runyard process gets.
+_MPI_RANK = r"""
+r=$OMPI_COMM_WORLD_RANK
+export RANK=$r WORLD_SIZE=$OMPI_COMM_WORLD_SIZE LOCAL_RANK=$OMPI_COMM_WORLD_LOCAL_RANK
+export NODE_RANK=$((r / RUNYARD_PER_NODE)) RUNYARD_ROLE=worker RUNYARD_ROLE_INDEX=$r
+export RUNYARD_CHANNEL="$RUNYARD_CHANNEL_DIR/$r.bin"
+exec "$@" >>"$RUNYARD_LOG_DIR/worker_$r.txt" 2>&1
+"""
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    error: str | None = None
+
+
+def last_line(path: Path) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, os.path.getsize(path) - 4096))
+            lines = handle.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return ""
+    return next((line.strip() for line in reversed(lines) if line.strip()), "")[:500]
+
+
+def mpirun_available() -> bool:
+    return shutil.which("mpirun") is not None
+
+
+class ProcessGroup:
+    """The running processes of one plan."""
+
+    def __init__(self, plan: Plan, command: list[str], cwd: Path, env: dict[str, str],
+                 logs: Path, channels: Path) -> None:
+        self.plan = plan
+        self.command = command
+        self.cwd = cwd
+        self.env = env
+        self.logs = logs
+        self.channels = channels
+        self.running: list[tuple[ProcessSpec | None, subprocess.Popen[bytes]]] = []
+        self._decided_at: float | None = None
+        self._succeeded: set[int] = set()
+
+    @property
+    def pids(self) -> set[int]:
+        return {process.pid for _, process in self.running}
+
+    def start(self) -> None:
+        self.channels.mkdir(parents=True, exist_ok=True)
+        if self.plan.launcher == "mpirun":
+            self._start_mpirun()
+            return
+        for spec in self.plan.processes:
+            env = {**self.env, **spec.env,
+                   "RUNYARD_CHANNEL": str(self.channels / f"{spec.rank}.bin")}
+            with open(self.logs.parent / spec.log_name, "ab") as log:
+                process = subprocess.Popen(
+                    self.command, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL,
+                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                    preexec_fn=_processes.die_with_parent(),
+                )
+            self.running.append((spec, process))
+
+    def _start_mpirun(self) -> None:
+        plan = self.plan
+        per_node = plan.world_size // plan.node_count
+        env = {**self.env, "RUNYARD_CHANNEL_DIR": str(self.channels),
+               "RUNYARD_LOG_DIR": str(self.logs), "RUNYARD_PER_NODE": str(per_node),
+               # root in containers; more ranks than cores on small machines; quiet
+               "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+               "OMPI_MCA_btl_vader_single_copy_mechanism": "none",
+               "OMPI_MCA_rmaps_base_oversubscribe": "1"}
+        for spec in plan.processes:  # the logs exist from the start, in rank order
+            (self.logs.parent / spec.log_name).touch()
+        mpirun = ["mpirun", "-np", str(plan.world_size), "--oversubscribe",
+                  "/bin/sh", "-c", _MPI_RANK, "sh", *self.command]
+        with open(self.logs / "mpirun.txt", "ab") as log:
+            process = subprocess.Popen(
+                mpirun, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_processes.die_with_parent(),
+            )
+        self.running.append((None, process))
+
+    def _failure(self, spec: ProcessSpec | None, returncode: int) -> str:
+        script = self.command[1] if len(self.command) > 1 else self.command[0]
+        if returncode < 0:
+            what = f"{script} was killed by {_processes.signal_name(returncode)}"
+        else:
+            what = f"{script} exited with code {returncode}"
+        if spec is None:  # mpirun: the first rank log that says something, else its own
+            logs = [self.logs.parent / p.log_name for p in self.plan.processes]
+            last = next((line for line in map(last_line, logs) if line), "") or \
+                last_line(self.logs / "mpirun.txt")
+            return f"mpirun: {what}" + (f": {last}" if last else "")
+        last = last_line(self.logs.parent / spec.log_name)
+        prefix = "" if self.plan.kind == "single" else f"{spec.label}: "
+        return f"{prefix}{what}" + (f": {last}" if last else "")
+
+    def poll(self) -> Outcome | None:
+        """The run's outcome once it is decided, else None."""
+        for spec, process in self.running:
+            returncode = process.poll()
+            if returncode is None or process.pid in self._succeeded:
+                continue
+            if returncode != 0:
+                if spec is not None and spec.is_ps and self._decided_at is not None:
+                    continue  # stopped after the decision
+                return Outcome(False, self._failure(spec, returncode))
+            self._succeeded.add(process.pid)
+        deciders = [p for s, p in self.running if s is None or s.decides]
+        if all(p.pid in self._succeeded for p in deciders):
+            if self._decided_at is None:
+                self._decided_at = time.monotonic()
+            others = [p for s, p in self.running
+                      if s is not None and not s.is_ps and p.pid not in self._succeeded]
+            if not others or time.monotonic() - self._decided_at > STRAGGLER_SECONDS:
+                return Outcome(True)
+        return None
+
+    def wait(self) -> None:
+        for _, process in self.running:
+            process.wait()
