@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test lint typecheck demo bench clean
+.PHONY: install system-deps test lint typecheck demo bench clean
 
 install: $(VENV)/.installed
 
@@ -14,13 +14,21 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
+# OpenMPI's mpirun for MPI runs (Debian/Ubuntu; as root, as on CI). Elsewhere: say how.
+system-deps:
+	@if command -v mpirun >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing OpenMPI (openmpi-bin) for MPI runs"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openmpi-bin >/dev/null; \
+	else echo "note: no mpirun; MPI runs and their tests need OpenMPI (apt-get install openmpi-bin)"; fi
+
 lint: install
 	$(VENV)/bin/ruff check src tests bench examples
 
 typecheck: install
 	$(VENV)/bin/mypy
 
-test: lint typecheck
+test: system-deps lint typecheck
 	$(PY) -m pytest
 
 demo: install
