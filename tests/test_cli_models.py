@@ -5,27 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
 from runyard import Experiment, Model, Run, Workspace
-from runyard.cli import cli
 
-
-def invoke(workspace: Workspace, *args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(cli, ["--workspace", str(workspace.path), *args])
-    assert result.exit_code == code, (
-        f"exit {result.exit_code}, wanted {code}\nstdout:\n{result.stdout}\n"
-        f"stderr:\n{result.stderr}\nexception: {result.exception!r}")
-    return result
-
-
-def assert_one_line_error(result: Result, *fragments: str) -> None:
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    assert "Traceback" not in result.output
+from .test_cli import assert_one_line_error, invoke
 
 
 @pytest.fixture

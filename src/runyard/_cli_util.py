@@ -8,6 +8,8 @@ from typing import IO, Any
 import click
 from rich.console import Console
 
+from runyard._local import human_size as human_size
+
 
 class Failure(click.ClickException):
     """A runyard error, shown as one line on stderr; exit code 2."""
@@ -41,14 +43,3 @@ def local_time(timestamp: float | None) -> str:
     if timestamp is None:
         return "-"
     return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def human_size(size: int | None) -> str:
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")

@@ -10,28 +10,40 @@ import re
 
 from runyard.errors import InvalidArtifactPathError, InvalidNameError
 
-_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
 
-
-def experiment_name(name: object, *, what: str = "experiment name") -> str:
-    """Return `name` if it is a valid experiment (or workspace) name, else raise."""
+def checked_name(name: object, *, what: str, allowed: str = "-_",
+                 first_alnum: bool = False) -> str:
+    """Return `name` if it is 1-255 ASCII letters, digits and `allowed` characters (and,
+    with `first_alnum`, starts with a letter or digit), else raise InvalidNameError
+    saying exactly what is wrong."""
     if not isinstance(name, str):
         raise InvalidNameError(f"{what} must be a string, got {type(name).__name__}",
                                name=name)
-    if _NAME.fullmatch(name):
+
+    def ok(character: str) -> bool:
+        return character.isascii() and (character.isalnum() or character in allowed)
+
+    if name and len(name) <= 255 and all(map(ok, name)) and \
+            (not first_alnum or (name[0].isascii() and name[0].isalnum())):
         return name
     if not name:
         problem = "is empty"
     elif len(name) > 255:
         problem = f"is {len(name)} characters long (at most 255)"
+    elif first_alnum and not (name[0].isascii() and name[0].isalnum()):
+        problem = f"starts with {name[0]!r}"
     else:
-        bad = sorted({c for c in name if not (c.isascii() and (c.isalnum() or c in "-_"))})
-        shown = ", ".join("a space" if c == " " else repr(c) for c in bad)
-        problem = f"contains {shown}"
-    raise InvalidNameError(
-        f"{what} {name!r} {problem}; use 1-255 letters, digits, '-' or '_'",
-        name=name,
-    )
+        bad = sorted({c for c in name if not ok(c)})
+        problem = "contains " + ", ".join("a space" if c == " " else repr(c) for c in bad)
+    shown = ", ".join(repr(c) for c in allowed[:-1]) + f" or {allowed[-1]!r}"
+    start = ", starting with a letter or digit" if first_alnum else ""
+    raise InvalidNameError(f"{what} {name!r} {problem}; use 1-255 letters, digits, "
+                           f"{shown}{start}", name=name)
+
+
+def experiment_name(name: object, *, what: str = "experiment name") -> str:
+    """Return `name` if it is a valid experiment (or workspace) name, else raise."""
+    return checked_name(name, what=what)
 
 
 def artifact_path(path: object, *, what: str = "artifact path") -> str:

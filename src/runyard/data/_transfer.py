@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runyard._local import human_size
 from runyard._validation import artifact_path
 from runyard.data._filesystems import Backend, local_sizes
 from runyard.errors import FileExistsNoOverwriteError, SourceNotFoundError, ValidationError
@@ -41,7 +42,7 @@ class TransferReport:
     seconds: float = 0.0
 
     def summary(self, verb: str, where: str) -> str:
-        text = (f"{verb} {self.copied} file(s), {_size(self.bytes)} {where} in "
+        text = (f"{verb} {self.copied} file(s), {human_size(self.bytes)} {where} in "
                 f"{self.seconds:.2f} s")
         if self.skipped:
             text += (f"; skipped {self.skipped} already there (same size; pass "
@@ -260,12 +261,3 @@ class _Progress:
     def __exit__(self, *exc_info: object) -> None:
         if self._bar is not None:
             self._bar.stop()
-
-
-def _size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from runyard._local import cache_dir
 from runyard.environment._builders import builder_for
 from runyard.environment._definition import spec_hash
 from runyard.errors import EnvironmentBuildError
@@ -37,11 +38,7 @@ MARKER = ".runyard-env.json"
 
 
 def default_root() -> Path:
-    configured = os.environ.get("RUNYARD_ENV_CACHE")
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "runyard" / "environments"
+    return cache_dir("environments", "RUNYARD_ENV_CACHE")
 
 
 @dataclass

@@ -20,13 +20,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runyard.errors import InvalidNameError, ValidationError
+from runyard._validation import checked_name
+from runyard.errors import ValidationError
 
 if TYPE_CHECKING:
     from runyard.workspace import Workspace
 
 SPEC_FORMAT = 1
-_NAME = re.compile(r"[A-Za-z0-9._-]{1,255}")
 _PYTHON_VERSION = re.compile(r"\d+(\.\d+){0,2}")
 _PIP_OPTIONS = ("--index-url", "--extra-index-url", "--find-links")
 CONDA_TOOLS = ("micromamba", "mamba", "conda")
@@ -168,11 +168,7 @@ class Environment:
     """
 
     def __init__(self, name: str) -> None:
-        if not isinstance(name, str) or not _NAME.fullmatch(name):
-            raise InvalidNameError(
-                f"environment name {name!r} is not valid; use 1-255 letters, digits, "
-                f"'.', '-' or '_'", name=name)
-        self.name = name
+        self.name = checked_name(name, what="environment name", allowed="._-")
         self.version: int | None = None
         self.python = PythonSection()
         self.docker = DockerSection()

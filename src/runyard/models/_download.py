@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runyard._local import cache_dir
 from runyard._validation import artifact_path
 from runyard.artifacts.base import CHUNK
 from runyard.errors import ChecksumMismatchError, FileExistsNoOverwriteError, ValidationError
@@ -106,11 +107,7 @@ def download(artifacts: ArtifactStore, files: Mapping[str, Any], target_dir: Pat
 
 
 def cache_root() -> Path:
-    configured = os.environ.get("RUNYARD_MODEL_CACHE")
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "runyard" / "models"
+    return cache_dir("models", "RUNYARD_MODEL_CACHE")
 
 
 def cached(artifacts: ArtifactStore, name: str, version: int, files: Mapping[str, Any],

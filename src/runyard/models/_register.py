@@ -18,43 +18,25 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from runyard._validation import artifact_path
-from runyard.errors import InvalidNameError, SourceNotFoundError, ValidationError
+from runyard._validation import artifact_path, checked_name
+from runyard.errors import SourceNotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from runyard.artifacts import ArtifactStore
     from runyard.workspace import Workspace
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
 _SHORT_TEXT = 64  # the width of the framework columns
 
 
 def model_name(name: object) -> str:
     """Return `name` if it is a valid model name, else raise InvalidNameError."""
-    if not isinstance(name, str):
-        raise InvalidNameError(f"model name must be a string, got {type(name).__name__}",
-                               name=name)
-    if _NAME.fullmatch(name):
-        return name
-    if not name:
-        problem = "is empty"
-    elif len(name) > 255:
-        problem = f"is {len(name)} characters long (at most 255)"
-    elif not (name[0].isascii() and name[0].isalnum()):
-        problem = f"starts with {name[0]!r}"
-    else:
-        bad = sorted({c for c in name if not (c.isascii() and (c.isalnum() or c in "-_."))})
-        problem = "contains " + ", ".join("a space" if c == " " else repr(c) for c in bad)
-    raise InvalidNameError(
-        f"model name {name!r} {problem}; use 1-255 letters, digits, '-', '_' or '.', "
-        f"starting with a letter or digit", name=name)
+    return checked_name(name, what="model name", allowed="-_.", first_alnum=True)
 
 
 def string_map(value: object, what: str) -> dict[str, str]:

@@ -1,0 +1,27 @@
+"""Small facts about this machine shared by several parts: cache folders, sizes for people."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cache_dir(kind: str, variable: str) -> Path:
+    """`$variable` if set, else `$XDG_CACHE_HOME/runyard/<kind>` (default `~/.cache/...`)."""
+    configured = os.environ.get(variable)
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "runyard" / kind
+
+
+def human_size(size: int | None) -> str:
+    """`1536` → `1.5 KiB`."""
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
