@@ -39,6 +39,7 @@ bench: install
 	$(PY) bench/environments.py
 	$(PY) bench/datastore.py
 	$(PY) bench/mnist.py
+	$(PY) bench/distributed.py
 
 clean:
 	rm -rf $(VENV) bench/.venv-* .pytest_cache .mypy_cache .ruff_cache demo-workspace

@@ -29,7 +29,7 @@ CLUSTER_MEMBER = """
         while True:
             time.sleep(1)
     run.log("index", task["index"])
-    time.sleep(0.5 * task["index"])
+    time.sleep(5 if task["type"] == "chief" else 0.5 * task["index"])
     if task["type"] == "worker" and task["index"] == int(sys.argv[2]):
         print("worker giving up", flush=True)
         sys.exit(1)
@@ -113,3 +113,25 @@ def test_pytorch_processes_get_torchruns_variables(
         f"MASTER_ADDR=127.0.0.1 MASTER_PORT={port} RANK=0 WORLD_SIZE=2 LOCAL_RANK=0 NODE_RANK=0",
         f"MASTER_ADDR=127.0.0.1 MASTER_PORT={port} RANK=1 WORLD_SIZE=2 LOCAL_RANK=1 NODE_RANK=0",
     ]
+
+
+@pytest.mark.slow
+def test_with_a_chief_and_parameter_servers_the_workers_are_stopped_once_it_succeeds(
+        experiment: Experiment, source: Callable[..., Path], tmp_path: Path) -> None:
+    folder = source("""
+        import json, os, sys, time
+        task = json.loads(os.environ["TF_CONFIG"])["task"]
+        with open(os.path.join(sys.argv[1], f"{task['type']}_{task['index']}.pid"), "w") as f:
+            f.write(str(os.getpid()))
+        if task["type"] != "chief":
+            while True:  # server.join(): workers and parameter servers serve the chief
+                time.sleep(1)
+    """)
+    run = _submit(experiment, folder, [str(tmp_path)],
+                  TensorflowConfiguration(worker_count=2, parameter_server_count=1,
+                                          chief_count=1))
+    started = time.monotonic()
+    assert run.wait_for_completion(timeout_seconds=60)["status"] == "Completed"
+    assert time.monotonic() - started < 8  # not the straggler grace of 10 s
+    for name in ("worker_0", "worker_1", "ps_0"):
+        assert not alive(int((tmp_path / f"{name}.pid").read_text()))

@@ -54,8 +54,9 @@ def test_parameter_servers_get_the_articles_layout_with_worker_0_as_chief() -> N
                                       "ps": ["10.0.0.1:5002"]},
                           "task": {"type": "worker", "index": 0}, "environment": "cloud"}
     assert configs[2]["task"] == {"type": "ps", "index": 0}
-    assert [(p.name, p.rank, p.decides, p.is_ps) for p in plan.processes] == [
-        ("worker_0", 0, True, False), ("worker_1", 1, False, False), ("ps_0", 2, False, True)]
+    assert [(p.name, p.rank, p.decides, p.is_ps, p.serves) for p in plan.processes] == [
+        ("worker_0", 0, True, False, False), ("worker_1", 1, False, False, False),
+        ("ps_0", 2, False, True, True)]
 
 
 def test_chief_count_adds_the_coordinator_that_decides() -> None:
@@ -66,6 +67,8 @@ def test_chief_count_adds_the_coordinator_that_decides() -> None:
     assert cluster == {"chief": ["10.0.0.1:5000"], "worker": ["10.0.0.1:5001", "10.0.0.1:5002"],
                        "ps": ["10.0.0.1:5003"]}
     assert [p.decides for p in plan.processes] == [True, False, False, False]
+    # workers of a chief + ps cluster serve until stopped, like the parameter servers
+    assert [p.serves for p in plan.processes] == [False, True, True, True]
     assert all(_tf_config(p)["environment"] == "cloud" for p in plan.processes)
 
 

@@ -11,7 +11,8 @@ which ranks there will be; `mpirun` starts them).
 
 Completion: the run succeeds when the deciding process (the chief, else worker 0; for MPI
 and PyTorch every process) exits 0; any other process that fails first fails the run;
-parameter servers never decide and are stopped once the run is decided.
+servers (parameter servers, and the workers of a chief + ps cluster) never decide and are
+stopped once the run is decided; other processes get `STRAGGLER_SECONDS` to end.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class ProcessSpec:
     env: dict[str, str] = field(default_factory=dict)
     decides: bool = False      # its success decides the run's
     is_ps: bool = False
+    serves: bool = False       # a server that never ends by itself: stopped once decided
 
     @property
     def name(self) -> str:
@@ -66,7 +68,8 @@ class Plan:
                 "processes": [{"role": p.role, "index": p.index, "rank": p.rank,
                                "local_rank": p.local_rank, "node_rank": p.node_rank,
                                "host": p.host, "port": p.port, "decides": p.decides,
-                               "is_ps": p.is_ps, "env": p.env} for p in self.processes]}
+                               "is_ps": p.is_ps, "serves": p.serves, "env": p.env}
+                              for p in self.processes]}
 
 
 def _place(count: int, hosts: Sequence[str]) -> list[tuple[int, int]]:
@@ -129,9 +132,13 @@ def _tensorflow(config: dict[str, Any], hosts: Sequence[str], ports: Iterator[in
             tf_config["environment"] = "cloud"
         env = _common(rank, len(tasks), local, node, role, index)
         env["TF_CONFIG"] = json.dumps(tf_config)
+        # With a chief and parameter servers (TF2's ParameterServerStrategy), workers are
+        # servers too: they join() until stopped, as Kubeflow stops them once the chief
+        # has succeeded.
+        serves = role == "ps" or (with_ps and decider == "chief" and role == "worker")
         processes.append(ProcessSpec(role, index, rank, local, node, hosts[node], port, env,
                                      decides=role == decider and index == 0,
-                                     is_ps=role == "ps"))
+                                     is_ps=role == "ps", serves=serves))
     return Plan("tensorflow", tuple(processes), node_count=len({p.node_rank
                                                                  for p in processes}))
 

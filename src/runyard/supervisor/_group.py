@@ -127,7 +127,7 @@ class ProcessGroup:
             if returncode is None or process.pid in self._succeeded:
                 continue
             if returncode != 0:
-                if spec is not None and spec.is_ps and self._decided_at is not None:
+                if spec is not None and spec.serves and self._decided_at is not None:
                     continue  # stopped after the decision
                 return Outcome(False, self._failure(spec, returncode))
             self._succeeded.add(process.pid)
@@ -136,7 +136,7 @@ class ProcessGroup:
             if self._decided_at is None:
                 self._decided_at = time.monotonic()
             others = [p for s, p in self.running
-                      if s is not None and not s.is_ps and p.pid not in self._succeeded]
+                      if s is not None and not s.serves and p.pid not in self._succeeded]
             if not others or time.monotonic() - self._decided_at > STRAGGLER_SECONDS:
                 return Outcome(True)
         return None
