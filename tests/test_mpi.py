@@ -80,3 +80,29 @@ def test_mpi_without_mpirun_fails_at_submit(experiment: Experiment,
             source("pass"), "train.py",
             distributed_job_config=MpiConfiguration(process_count_per_node=2)))
     assert experiment.workspace.store.list_runs() == []
+
+
+@pytest.mark.slow
+def test_a_rank_that_fails_after_mpi_init_does_not_hang_the_job(
+        experiment: Experiment, source: Callable[..., Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("RUNYARD_ENV_CACHE", str(tmp_path / "env-cache"))
+    env = Environment("mpi")
+    env.python.conda_dependencies = CondaDependencies.create(pip_packages=["mpi4py==4.1.2"])
+    folder = source("""
+        from mpi4py import MPI
+        comm = MPI.COMM_WORLD
+        if comm.Get_rank() == 1:
+            raise RuntimeError("rank 1 cannot go on")
+        comm.Barrier()  # rank 0 would wait here forever
+    """)
+    run = experiment.submit(ScriptRunConfig(
+        folder, "train.py", environment=env,
+        distributed_job_config=MpiConfiguration(process_count_per_node=2)))
+    started = time.monotonic()
+    details = run.wait_for_completion(raise_on_error=False, timeout_seconds=60)
+    assert details["status"] == "Failed"
+    assert time.monotonic() - started < 30
+    assert "rank 1 cannot go on" in run.read_log("logs/worker_1.txt").decode()

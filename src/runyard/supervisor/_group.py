@@ -45,6 +45,18 @@ def last_line(path: Path) -> str:
     return next((line.strip() for line in reversed(lines) if line.strip()), "")[:500]
 
 
+def _has_module(interpreter: str, module: str, env: dict[str, str]) -> bool:
+    """Whether `interpreter` (a Python) can import `module` (without importing it)."""
+    try:
+        found = subprocess.run(
+            [interpreter, "-c", f"import importlib.util, sys; "
+                                f"sys.exit(importlib.util.find_spec({module!r}) is None)"],
+            env=env, capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return found.returncode == 0
+
+
 def mpirun_available() -> bool:
     return shutil.which("mpirun") is not None
 
@@ -95,8 +107,14 @@ class ProcessGroup:
                "OMPI_MCA_rmaps_base_oversubscribe": "1"}
         for spec in plan.processes:  # the logs exist from the start, in rank order
             (self.logs.parent / spec.log_name).touch()
+        command = list(self.command)
+        if _has_module(command[0], "mpi4py", env):
+            # A rank that fails after MPI_Init would hang in MPI_Finalize, and the others
+            # in their next collective, forever; `python -m mpi4py` aborts the whole job
+            # on an uncaught exception or a non-zero exit instead.
+            command[1:1] = ["-m", "mpi4py"]
         mpirun = ["mpirun", "-np", str(plan.world_size), "--oversubscribe",
-                  "/bin/sh", "-c", _MPI_RANK, "sh", *self.command]
+                  "/bin/sh", "-c", _MPI_RANK, "sh", *command]
         with open(self.logs / "mpirun.txt", "ab") as log:
             process = subprocess.Popen(
                 mpirun, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
