@@ -25,7 +25,6 @@ import os
 import platform
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runyard._procfs import is_supervisor_of
+from _common import TERMINAL, say, status_of, stop_runs
+
 from runyard.environment._cache import disk_usage
 
 BENCH = Path(__file__).resolve().parent
@@ -49,12 +49,7 @@ VERSION = "2.21.0"
 MODULE = "tensorflow"
 EXTRA = "tqdm"  # the second environment: the same TensorFlow plus this (not a TF dependency)
 INSTALL_TIMEOUT_S = 1800
-TERMINAL = ("Completed", "Failed", "Canceled")
 MIB = 1024 * 1024
-
-
-def say(message: str) -> None:
-    print(message, flush=True)
 
 
 @dataclass
@@ -142,7 +137,7 @@ class Yard:
         status = ""
         started = time.monotonic()
         while True:
-            now = _status(run)
+            now = status_of(run)
             if now != status:
                 status = now
                 say(f"  [{label} {time.monotonic() - started:6.1f} s] {status}")
@@ -165,50 +160,13 @@ class Yard:
             time.sleep(0.5)
 
     def close(self) -> None:
-        """Stop every run of ours still active: cancel, then kill its supervisor (ours)."""
-        active = [r for r in self.runs if _status(r) not in TERMINAL]
-        for run in active:
-            try:
-                run.cancel()
-            except Exception as e:
-                say(f"  could not cancel {run.id}: {e}")
-        deadline = time.monotonic() + 30
-        while active and time.monotonic() < deadline:
-            active = [r for r in active if _status(r) not in TERMINAL]
-            time.sleep(0.2)
-        for run in active:
-            pid = self.workspace.store.get_run(run.id)["supervisor_pid"]
-            if pid and is_supervisor_of(pid, run.id):
-                say(f"  killing the supervisor of {run.id} (pid {pid})")
-                os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10  # supervisors writing their last log upload
-        while time.monotonic() < deadline and any(
-                is_supervisor_of(pid, run.id) for run, pid in self._supervisors()):
-            time.sleep(0.1)
-        self.workspace.store.close()
-
-    def _supervisors(self) -> list[tuple[Any, int]]:
-        found = []
-        for run in self.runs:
-            try:
-                pid = self.workspace.store.get_run(run.id)["supervisor_pid"]
-            except Exception:
-                continue
-            if pid:
-                found.append((run, int(pid)))
-        return found
+        """Stop every run of ours still active (cancel, then kill its supervisor)."""
+        stop_runs(self.workspace, self.runs, cancel_wait=30)
 
 
 def show_log_line(prefix: str, line: str) -> None:
     if line.strip() and not line.startswith(" + "):  # not the one line per package
         say(f"  [{prefix}]   | {line[:200]}")
-
-
-def _status(run: Any) -> str:
-    try:
-        return str(run.get_status())
-    except Exception:
-        return "unknown"
 
 
 # -- venv + pip ---------------------------------------------------------------------------

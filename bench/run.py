@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runyard._procfs import is_supervisor_of
+from _common import TERMINAL, say, status_of, stop_runs
 
 BENCH = Path(__file__).resolve().parent
 SCRIPTS = BENCH / "scripts"
@@ -52,11 +52,6 @@ SIZES: dict[str, dict[str, int]] = {
               "mlflow_batch": 1_000},
 }
 
-TERMINAL = ("Completed", "Failed", "Canceled")
-
-
-def say(message: str) -> None:
-    print(message, flush=True)
 
 
 # -- results ------------------------------------------------------------------------------
@@ -203,46 +198,8 @@ class Bench:
         run.wait_for_completion(raise_on_error=True, timeout_seconds=RUN_TIMEOUT_S)
 
     def close(self) -> None:
-        """Stop every run of ours still active: cancel, then kill its supervisor (ours)."""
-        active = [r for r in self.runs if _status(r) not in TERMINAL]
-        for run in active:
-            try:
-                run.cancel()
-            except Exception as e:
-                say(f"  could not cancel {run.id}: {e}")
-        deadline = time.monotonic() + 15
-        while active and time.monotonic() < deadline:
-            active = [r for r in active if _status(r) not in TERMINAL]
-            time.sleep(0.2)
-        for run in active:
-            pid = self.workspace.store.get_run(run.id)["supervisor_pid"]
-            if pid and is_supervisor_of(pid, run.id):
-                say(f"  killing the supervisor of {run.id} (pid {pid})")
-                os.kill(pid, signal.SIGKILL)  # its script dies with it (PDEATHSIG)
-        # a supervisor that just ended may still be writing its last log upload
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(
-                is_supervisor_of(p, r.id) for r, p in self._supervisor_pids()):
-            time.sleep(0.1)
-        self.workspace.store.close()
-
-    def _supervisor_pids(self) -> list[tuple[Any, int]]:
-        found = []
-        for run in self.runs:
-            try:
-                pid = self.workspace.store.get_run(run.id)["supervisor_pid"]
-            except Exception:
-                continue
-            if pid:
-                found.append((run, int(pid)))
-        return found
-
-
-def _status(run: Any) -> str:
-    try:
-        return str(run.get_status())
-    except Exception:
-        return "unknown"
+        """Stop every run of ours still active (cancel, then kill its supervisor)."""
+        stop_runs(self.workspace, self.runs, cancel_wait=15)
 
 
 def wait_for_file(path: Path, timeout: float, alive: Callable[[], bool]) -> str:
@@ -269,7 +226,7 @@ def wait_for_file(path: Path, timeout: float, alive: Callable[[], bool]) -> str:
 
 
 def run_alive(run: Any) -> Callable[[], bool]:
-    return lambda: _status(run) not in TERMINAL
+    return lambda: status_of(run) not in TERMINAL
 
 
 def measure_submit(bench: Bench, size: dict[str, int], results: Results) -> None:
@@ -332,8 +289,8 @@ def measure_store_rate(bench: Bench, size: dict[str, int], results: Results) -> 
                                    f"within {RUN_TIMEOUT_S} s")
             if now > next_check:
                 next_check = now + 1
-                if _status(run) in TERMINAL and store.count_metrics(run.id) < points:
-                    raise RuntimeError(f"run ended {_status(run)} with only "
+                if status_of(run) in TERMINAL and store.count_metrics(run.id) < points:
+                    raise RuntimeError(f"run ended {status_of(run)} with only "
                                        f"{store.count_metrics(run.id):,} of {points:,} "
                                        f"points stored")
             time.sleep(0.02)
