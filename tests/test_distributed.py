@@ -28,6 +28,10 @@ CLUSTER_MEMBER = """
     if task["type"] == "ps":
         while True:
             time.sleep(1)
+    deadline = time.monotonic() + 30  # the others work once the parameter server serves
+    while not os.path.exists(os.path.join(sys.argv[1], "ps_0.pid")):
+        assert time.monotonic() < deadline, "the parameter server did not start"
+        time.sleep(0.05)
     run.log("index", task["index"])
     time.sleep(5 if task["type"] == "chief" else 0.5 * task["index"])
     if task["type"] == "worker" and task["index"] == int(sys.argv[2]):
@@ -126,6 +130,11 @@ def test_with_a_chief_and_parameter_servers_the_workers_are_stopped_once_it_succ
         if task["type"] != "chief":
             while True:  # server.join(): workers and parameter servers serve the chief
                 time.sleep(1)
+        servers = ["worker_0", "worker_1", "ps_0"]  # the chief works once they all serve
+        deadline = time.monotonic() + 30
+        while not all(os.path.exists(os.path.join(sys.argv[1], f"{s}.pid")) for s in servers):
+            assert time.monotonic() < deadline, "the servers did not start"
+            time.sleep(0.05)
     """)
     run = _submit(experiment, folder, [str(tmp_path)],
                   TensorflowConfiguration(worker_count=2, parameter_server_count=1,
