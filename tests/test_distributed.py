@@ -21,10 +21,10 @@ CLUSTER_MEMBER = """
     from runyard import Run
     task = json.loads(os.environ["TF_CONFIG"])["task"]
     run = Run.get_context()
-    with open(os.path.join(sys.argv[1], f"{task['type']}_{task['index']}.pid"), "w") as f:
-        f.write(str(os.getpid()))
     print("I am", task["type"], task["index"], "rank", os.environ["RANK"],
           "of", os.environ["WORLD_SIZE"], flush=True)
+    with open(os.path.join(sys.argv[1], f"{task['type']}_{task['index']}.pid"), "w") as f:
+        f.write(str(os.getpid()))
     if task["type"] == "ps":
         while True:
             time.sleep(1)
