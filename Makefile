@@ -19,7 +19,7 @@ system-deps:
 	@if command -v mpirun >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "installing OpenMPI (openmpi-bin) for MPI runs"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openmpi-bin >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openmpi-bin >/dev/null; \
 	else echo "note: no mpirun; MPI runs and their tests need OpenMPI (apt-get install openmpi-bin)"; fi
 
 lint: install
