@@ -15,6 +15,16 @@ def cache_dir(kind: str, variable: str) -> Path:
     return Path(base) / "runyard" / kind
 
 
+def read_tail(path: Path, limit: int) -> str:
+    """The last `limit` bytes of a text file, decoded leniently; '' if it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, os.path.getsize(path) - limit))
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
 def human_size(size: int | None) -> str:
     """`1536` → `1.5 KiB`."""
     if size is None:

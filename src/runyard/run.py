@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from runyard import _status, _validation
+from runyard._local import read_tail
 from runyard._procfs import is_supervisor_of
 from runyard.errors import (
     ArtifactNotFoundError,
@@ -48,15 +49,6 @@ def _iso(timestamp: float | None) -> str | None:
     return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
-def _tail(path: Path, limit: int = 2000) -> str:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(max(0, os.path.getsize(path) - limit))
-            return handle.read().decode("utf-8", "replace").strip()
-    except OSError:
-        return ""
-
-
 def reconcile(workspace: Workspace, row: dict[str, Any]) -> dict[str, Any]:
     """Mark `row`'s run Failed if it is active but its supervisor is gone; return the row."""
     status = row["status"]
@@ -68,7 +60,7 @@ def reconcile(workspace: Workspace, row: dict[str, Any]) -> dict[str, Any]:
     if pid is None:
         if now - row["created_at"] > STALE_SECONDS:
             reason = f"its supervisor never started (submitted {now - row['created_at']:.0f} s ago)"
-            crash = _tail(workspace.run_dir(row["id"]) / "supervisor.log")
+            crash = read_tail(workspace.run_dir(row["id"]) / "supervisor.log", 2000).strip()
             if crash:
                 reason += f"; it said: {crash}"
     elif row["supervisor_host"] == socket.gethostname():

@@ -398,14 +398,18 @@ class SqlStore(AbstractStore):
                 spec_hash=spec_hash, created_at=time.time()))
             return version
 
-    def get_environment(self, name: str, version: int | None = None) -> dict[str, Any] | None:
-        e = t.environments.c
-        query = sa.select(t.environments).where(e.name == name)
-        query = query.where(e.version == version) if version is not None else \
-            query.order_by(e.version.desc()).limit(1)
+    def _versioned(self, table: sa.Table, name: str,
+                   version: int | None) -> dict[str, Any] | None:
+        """The row of `name` at `version`, or its latest version when None."""
+        query = sa.select(table).where(table.c.name == name)
+        query = query.where(table.c.version == version) if version is not None else \
+            query.order_by(table.c.version.desc()).limit(1)
         with self._read() as conn:
             row = conn.execute(query).first()
         return dict(row._mapping) if row is not None else None
+
+    def get_environment(self, name: str, version: int | None = None) -> dict[str, Any] | None:
+        return self._versioned(t.environments, name, version)
 
     def list_environments(self) -> list[dict[str, Any]]:
         e = t.environments.c
@@ -465,13 +469,7 @@ class SqlStore(AbstractStore):
         raise AssertionError("unreachable")
 
     def get_model(self, name: str, version: int | None = None) -> dict[str, Any] | None:
-        m = t.models.c
-        query = sa.select(t.models).where(m.name == name)
-        query = query.where(m.version == version) if version is not None else \
-            query.order_by(m.version.desc()).limit(1)
-        with self._read() as conn:
-            row = conn.execute(query).first()
-        return dict(row._mapping) if row is not None else None
+        return self._versioned(t.models, name, version)
 
     def list_models(self, name: str | None = None) -> list[dict[str, Any]]:
         m = t.models.c

@@ -6,13 +6,13 @@ One process per planned process (`direct`), or one `mpirun` that starts every ra
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from runyard._local import read_tail
 from runyard.distributed.plan import Plan, ProcessSpec
 from runyard.supervisor import _processes
 
@@ -36,12 +36,7 @@ class Outcome:
 
 
 def last_line(path: Path) -> str:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(max(0, os.path.getsize(path) - 4096))
-            lines = handle.read().decode("utf-8", "replace").splitlines()
-    except OSError:
-        return ""
+    lines = read_tail(path, 4096).splitlines()
     return next((line.strip() for line in reversed(lines) if line.strip()), "")[:500]
 
 
