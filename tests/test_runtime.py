@@ -28,6 +28,28 @@ def test_import_runyard_and_get_context_load_nothing_heavy() -> None:
     assert "HEAVY []" in out
 
 
+def test_azureml_core_through_the_shim_loads_only_the_standard_library_and_the_runtime(
+        tmp_path: Path) -> None:
+    import json
+    import os
+
+    from runyard.azureml._in_run import ensure_azureml_shim
+
+    env = {**os.environ, "PYTHONPATH": str(ensure_azureml_shim(tmp_path))}
+
+    def loaded(code: str) -> set[str]:
+        out = subprocess.run([sys.executable, "-c", f"{code}\nimport sys, json\n"
+                              f"print(json.dumps(sorted(sys.modules)))"], env=env,
+                             capture_output=True, text=True, check=True).stdout
+        return set(json.loads(out.splitlines()[-1]))
+
+    runtime = loaded("import runyard.runtime; runyard.runtime.get_context().log('x', 1.0)")
+    shim = loaded("from azureml.core import Run\nfrom azureml.core.run import Run as R\n"
+                  "Run.get_context().log('x', 1.0)")
+    beyond = {m for m in shim - runtime if m.split(".")[0] not in sys.stdlib_module_names}
+    assert beyond == {"azureml", "azureml.core", "azureml.core.run"}
+
+
 def test_offline_run_prints_what_it_is_told(capsys: pytest.CaptureFixture[str]) -> None:
     run = OfflineRun()
     run.log("acc", 0.5)

@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from runyard import _status
 from runyard.artifacts import snapshot
+from runyard.azureml._in_run import ensure_azureml_shim
 from runyard.compute import get_compute_target
 from runyard.compute.local import Slot
 from runyard.distributed.plan import Plan, make_plan
@@ -226,6 +227,10 @@ class Supervisor:
         if self.shim is not None:
             env["PYTHONPATH"] = os.pathsep.join(
                 p for p in (str(self.shim), env.get("PYTHONPATH")) if p)
+        # v1 scripts' `from azureml.core import Run`, last on the path of every run: a real
+        # azureml-core in the environment still wins (runyard.azureml._in_run)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (
+            env.get("PYTHONPATH"), str(ensure_azureml_shim(EnvironmentCache().root))) if p)
         env.update(self.data_environment)  # RUNYARD_/AZUREML_DATAREFERENCE_<name>
         env.update({  # each process adds its rank, role, channel (the plan, ProcessGroup)
             "RUNYARD_RUN_ID": self.run_id,
