@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from runyard.environment import Environment
 
 TENSORFLOW_DEFAULT_VERSION = "2.21"
+# The oldest TensorFlow with a build for each Python (tensorflow.org/install/pip)
+TENSORFLOW_OLDEST_FOR_PYTHON = {(3, 10): (2, 8), (3, 11): (2, 12), (3, 12): (2, 16),
+                                (3, 13): (2, 20)}
 
 
 def script_params_to_arguments(script_params: dict[str, Any] | None) -> list[Any]:
@@ -213,6 +216,11 @@ class TensorFlow(Estimator):
                 f"Python 3.10+)", version=version)
         super().__init__(source_directory, framework_version=str(version), **kwargs)
 
+    def _submission(self) -> Submission:
+        check_tensorflow_version(str(self.framework_version or TENSORFLOW_DEFAULT_VERSION),
+                                 self._environment().build_spec()["python"])
+        return super()._submission()
+
     def _pin(self) -> str:
         version = self.framework_version or TENSORFLOW_DEFAULT_VERSION
         return f"=={version}.*" if version.count(".") == 1 else f"=={version}"
@@ -223,3 +231,25 @@ class TensorFlow(Estimator):
 
     def _framework_environment_variables(self) -> dict[str, str]:
         return {"TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def check_tensorflow_version(version: str, python: str) -> None:
+    """Refuse at submit a TensorFlow `version` that has no build for the run's `python`
+    ("3.11"), saying what would install instead."""
+    wanted = tuple(int(part) for part in version.split(".")[:2])
+    major, minor = (int(part) for part in python.split(".")[:2])
+    oldest = TENSORFLOW_OLDEST_FOR_PYTHON.get((major, minor),
+                                              max(TENSORFLOW_OLDEST_FOR_PYTHON.values()))
+    if wanted[0] < 2:
+        raise ValidationError(
+            f"framework_version {version!r} asks for TensorFlow 1.x, which installs only on "
+            f"Python 3.7 or older, and this run's Python is {major}.{minor}; use TensorFlow 2 "
+            f"(framework_version='{TENSORFLOW_DEFAULT_VERSION}', the default): its "
+            f"tf.compat.v1 runs TF1 graph code, parameter servers included", version=version)
+    if wanted < oldest:
+        first = ".".join(map(str, oldest))
+        raise ValidationError(
+            f"framework_version {version!r}: TensorFlow {version} has no build for Python "
+            f"{major}.{minor}, this run's Python; the oldest that installs is {first}: use "
+            f"framework_version='{first}' or newer (default "
+            f"'{TENSORFLOW_DEFAULT_VERSION}')", version=version)

@@ -1,0 +1,6 @@
+"""`azureml.core.model`: the model registry (runyard's Model has v1's register, list,
+download and get_model_path)."""
+
+from runyard.models import Model
+
+__all__ = ["Model"]

@@ -1,0 +1,6 @@
+"""`azureml.data.data_reference`: a datastore path that reaches a run as a local path
+(runyard's DataReference has v1's arguments and defaults)."""
+
+from runyard.data import DataReference
+
+__all__ = ["DataReference"]

@@ -1,0 +1,1 @@
+"""`azureml.train`: estimators (`estimator.Estimator`, `dnn.TensorFlow`, `dnn.PyTorch`)."""
