@@ -90,7 +90,11 @@ class FileExistsNoOverwriteError(RunyardError, FileExistsError):
     """A download onto an existing file without overwrite."""
 
 
-class UnknownComputeTargetError(RunyardError, KeyError):
+class ComputeTargetException(RunyardError):
+    """A compute target that cannot be found, created, reached or used (v1's name)."""
+
+
+class UnknownComputeTargetError(ComputeTargetException, KeyError):
     """A compute target name the workspace does not know."""
 
     def __str__(self) -> str:  # KeyError would repr() the message

@@ -34,6 +34,41 @@ class ComputeTarget(abc.ABC):
         self.name = name
         self.config = config if config is not None else {}
 
+    @staticmethod
+    def create(workspace: Workspace, name: str, provisioning_configuration: Any) -> Any:
+        """Create compute target `name` from a provisioning configuration (for example
+        `RayCompute.provisioning_configuration(...)`); returns it at once, still starting:
+        `wait_for_completion` waits for it."""
+        from runyard._validation import checked_name
+        from runyard.errors import ComputeTargetException
+
+        checked_name(name, what="compute target name", first_alnum=True)
+        if name == "local" or workspace.store.get_compute_target(name) is not None:
+            raise ComputeTargetException(
+                f"compute target {name!r} exists already; get it with "
+                f"ComputeTarget(workspace, {name!r}) or delete it first", name=name)
+        kind = getattr(provisioning_configuration, "target_type", None)
+        cls = _types().get(kind) if isinstance(kind, str) else None
+        create = getattr(cls, "_create", None)
+        if create is None:
+            raise ComputeTargetException(
+                f"cannot create a compute target from a "
+                f"{type(provisioning_configuration).__name__}; give a provisioning "
+                f"configuration such as RayCompute.provisioning_configuration(...)", name=name)
+        return create(workspace, name, provisioning_configuration)
+
+    def wait_for_completion(self, show_output: bool = False,  # noqa: B027 - nothing to wait
+                            min_node_count: int | None = None,
+                            timeout_in_minutes: float = 20,
+                            is_delete_operation: bool = False) -> None:
+        """Wait until the target is ready (the local compute always is)."""
+
+    def delete(self) -> None:
+        from runyard.errors import ComputeTargetException
+
+        raise ComputeTargetException(f"the {self.type} compute {self.name!r} cannot be "
+                                     f"deleted", name=self.name)
+
     def check_submission(self, config: dict[str, Any]) -> None:  # noqa: B027 - optional hook
         """Raise now what this target could never run (called by submit, before any run)."""
 
@@ -53,8 +88,9 @@ class ComputeTarget(abc.ABC):
 
 def _types() -> dict[str, type[ComputeTarget]]:
     from runyard.compute.local import LocalCompute
+    from runyard.compute.ray import RayCompute
 
-    return {LocalCompute.type: LocalCompute}
+    return {LocalCompute.type: LocalCompute, RayCompute.type: RayCompute}
 
 
 def _ensure_local(workspace: Workspace) -> None:

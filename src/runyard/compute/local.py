@@ -41,6 +41,12 @@ class LocalCompute(ComputeTarget):
         self.workspace.store.put_compute_target(self.name, self.type, self.config)
 
     def check_submission(self, config: dict[str, Any]) -> None:
+        if (config.get("estimator") or {}).get("use_gpu"):
+            from runyard.train.estimator import _gpu_count
+
+            if _gpu_count() == 0:
+                raise ValidationError("use_gpu=True, but this machine has no NVIDIA GPU "
+                                      "(nvidia-smi not found or lists none)")
         distributed = config.get("distributed") or {}
         if distributed.get("node_count", 1) > 1:
             raise ValidationError(

@@ -109,4 +109,6 @@ def configuration_from(value: Any, *, node_count: int = 1,
             f"distributed configuration must be a TensorflowConfiguration, MpiConfiguration "
             f"or PyTorchConfiguration, got {type(value).__name__}")
     config: dict[str, Any] = to_dict()
+    if config["framework"] == "tensorflow":  # v1 keeps the node count in the run config
+        config["node_count"] = _count("node_count", node_count, 1)
     return config

@@ -538,6 +538,11 @@ class SqlStore(AbstractStore):
                     name=name, type=type_, config=dict(config), created_at=time.time()
                 ))
 
+    def delete_compute_target(self, name: str) -> bool:
+        with self._write() as conn:
+            return bool(conn.execute(
+                t.compute_targets.delete().where(t.compute_targets.c.name == name)).rowcount)
+
     def list_compute_targets(self) -> list[dict[str, Any]]:
         with self._read() as conn:
             rows = conn.execute(sa.select(t.compute_targets).order_by(t.compute_targets.c.name))

@@ -169,9 +169,6 @@ class Estimator:
         if not self.entry_script:
             raise ValidationError("the estimator needs entry_script=, the file to run")
         distributed = self._distributed()
-        if self.use_gpu and _gpu_count() == 0:
-            raise ValidationError("use_gpu=True, but this machine has no NVIDIA GPU "
-                                  "(nvidia-smi not found or lists none)")
         config = ScriptRunConfig(
             source_directory=self.source_directory, script=self.entry_script,
             arguments=script_params_to_arguments(self.script_params),

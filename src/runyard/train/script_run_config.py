@@ -113,7 +113,9 @@ class ScriptRunConfig:
         environment = _environment(self.environment)
         from runyard.distributed import configuration_from
 
-        distributed = configuration_from(self.distributed_job_config)
+        # v1: `config.run_config.node_count = 2` spreads the processes over two nodes
+        node_count = getattr(self.run_config, "node_count", None) or 1
+        distributed = configuration_from(self.distributed_job_config, node_count=node_count)
         limit = self.max_run_duration_seconds
         references: dict[str, Any] = {}  # filled by _argument from DataReferences
         arguments = [_argument(a, i, references) for i, a in enumerate(self.arguments)]

@@ -1,0 +1,596 @@
+"""The `ray` compute: a Ray cluster (Ray 2.60) that runs each run's supervisor as a Ray job.
+
+Two ways to have one:
+- owned (no `address`): the workspace starts a Ray head on this machine with token
+  authentication, and worker nodes (`ray start --address=...`) as runs need them, up to
+  `max_nodes`; nodes idle for `idle_seconds_before_scaledown` beyond `min_nodes` are stopped.
+  Every node of an owned cluster runs on this machine, each with its own resources: the way
+  to try scale on one machine, and what the tests use.
+- attached (`address="http://head:8265"`, the dashboard's address, as `ray job submit`
+  takes it): an existing cluster, scaled by its own autoscaler; runyard only submits.
+
+Ray does the scheduling, placement and node management; runyard asks it for a placement
+group per run (see `runyard.supervisor._ray`). Nothing here imports ray at import time:
+submitting talks to the Jobs REST API with the standard library.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from runyard._procfs import alive
+from runyard.compute.base import ComputeTarget
+from runyard.errors import ComputeTargetException, ValidationError
+
+if TYPE_CHECKING:
+    from runyard.workspace import Workspace
+
+RAY_STATE = "ray"          # <workspace>/.runyard/ray/<name>/: token, node processes, logs
+OBJECT_STORE_BYTES = 100 * 1024 * 1024  # runyard moves no data through Ray's object store
+_VM_PRIORITIES = ("dedicated", "lowpriority")
+
+
+@dataclass
+class RayProvisioningConfiguration:
+    """What `ComputeTarget.create` makes: see `RayCompute.provisioning_configuration`."""
+
+    address: str | None = None
+    min_nodes: int = 0
+    max_nodes: int = 4
+    vm_size: str | None = None
+    node_resources: dict[str, Any] | None = None
+    idle_seconds_before_scaledown: int = 1800
+    vm_priority: str | None = None
+    resources: dict[str, Any] = field(default_factory=dict)  # per node, resolved
+
+    target_type = "ray"
+
+    def __post_init__(self) -> None:
+        for name in ("min_nodes", "max_nodes", "idle_seconds_before_scaledown"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValidationError(f"{name} must be a whole number ≥ 0, got {value!r}",
+                                      value=value)
+        if self.max_nodes < 1:
+            raise ValidationError(f"max_nodes must be at least 1, got {self.max_nodes}")
+        if self.min_nodes > self.max_nodes:
+            raise ValidationError(f"min_nodes ({self.min_nodes}) is more than max_nodes "
+                                  f"({self.max_nodes})")
+        if self.address is not None and not (
+                isinstance(self.address, str)
+                and self.address.startswith(("http://", "https://"))):
+            raise ValidationError(
+                f"address must be the Ray dashboard's URL, as `ray job submit --address` "
+                f"takes it (for example 'http://head:8265'), got {self.address!r}")
+        if self.vm_priority is not None and self.vm_priority.lower() not in _VM_PRIORITIES:
+            raise ValidationError(f"vm_priority must be one of {', '.join(_VM_PRIORITIES)}, "
+                                  f"got {self.vm_priority!r}")
+        self.resources = _node_resources(self.vm_size, self.node_resources)
+
+
+def _node_resources(vm_size: str | None, given: dict[str, Any] | None) -> dict[str, Any]:
+    """One node's resources: the vm_size's, overridden by `given`; CPU, GPU, memory_gib and
+    custom resources (numbers)."""
+    from runyard.compute._vm_sizes import node_resources_for
+
+    resources: dict[str, Any] = {"CPU": 1, "GPU": 0}
+    if vm_size:
+        resources = node_resources_for(vm_size)
+    if given is not None:
+        if not isinstance(given, dict):
+            raise ValidationError(f"node_resources must be a dict such as {{'CPU': 2, 'GPU': 0,"
+                                  f" 'memory_gib': 8}}, got {type(given).__name__}")
+        for key, value in given.items():
+            if not isinstance(key, str) or not isinstance(value, int | float) or \
+                    isinstance(value, bool) or value < 0:
+                raise ValidationError(f"node_resources[{key!r}] must be a number ≥ 0, got "
+                                      f"{value!r}", value=value)
+        resources = {**resources, **given}
+    if resources.get("CPU", 0) < 1:
+        raise ValidationError("a node needs at least 1 CPU (node_resources['CPU'])")
+    return resources
+
+
+class RayCompute(ComputeTarget):
+    """A Ray cluster. Create one with `ComputeTarget.create(ws, name,
+    RayCompute.provisioning_configuration(max_nodes=4))`.
+
+    Example:
+        >>> config = RayCompute.provisioning_configuration(max_nodes=2,
+        ...                                                 node_resources={"CPU": 2})
+        >>> cluster = ComputeTarget.create(ws, "cluster", config)    # doctest: +SKIP
+        >>> cluster.wait_for_completion(show_output=True)            # doctest: +SKIP
+    """
+
+    type = "ray"
+
+    @staticmethod
+    def provisioning_configuration(address: str | None = None, min_nodes: int = 0,
+                                   max_nodes: int = 4, vm_size: str | None = None,
+                                   node_resources: dict[str, Any] | None = None,
+                                   idle_seconds_before_scaledown: int = 1800,
+                                   vm_priority: str | None = None,
+                                   ) -> RayProvisioningConfiguration:
+        """The cluster to create: attach to `address` (a dashboard URL), or, without one, a
+        cluster this workspace owns on this machine, between `min_nodes` and `max_nodes`
+        nodes (its head counts as one) of `vm_size` (an Azure size, mapped to CPUs, GPUs and
+        memory) or `node_resources` ({"CPU": 2, "GPU": 0, "memory_gib": 8, ...})."""
+        return RayProvisioningConfiguration(address, min_nodes, max_nodes, vm_size,
+                                            node_resources, idle_seconds_before_scaledown,
+                                            vm_priority)
+
+    # -- state --------------------------------------------------------------------------
+    @property
+    def owned(self) -> bool:
+        return not self.config.get("address")
+
+    @property
+    def state_dir(self) -> Path:
+        return self.workspace.config_dir / RAY_STATE / self.name
+
+    @property
+    def dashboard_url(self) -> str:
+        return str(self.config.get("address") or self.config["dashboard_url"])
+
+    @property
+    def gcs_address(self) -> str | None:
+        return self.config.get("gcs_address")
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        return dict(self.config.get("resources") or {"CPU": 1})
+
+    def _token(self) -> str | None:
+        if self.owned:
+            path = self.state_dir / "token"
+            return path.read_text().strip() if path.exists() else None
+        # attached: what Ray itself would use, in Ray's order
+        if os.environ.get("RAY_AUTH_TOKEN"):
+            return os.environ["RAY_AUTH_TOKEN"]
+        for candidate in (os.environ.get("RAY_AUTH_TOKEN_PATH"),
+                          str(Path.home() / ".ray" / "auth_token")):
+            if candidate and Path(candidate).is_file():
+                return Path(candidate).read_text().strip()
+        return None
+
+    def ray_environment(self) -> dict[str, str]:
+        """What a process needs in its environment to talk to this cluster."""
+        env = {"RAY_USAGE_STATS_ENABLED": "0"}
+        if self.owned:
+            env.update({"RAY_AUTH_MODE": "token",
+                        "RAY_AUTH_TOKEN_PATH": str(self.state_dir / "token")})
+        return env
+
+    def _save(self) -> None:
+        self.workspace.store.put_compute_target(self.name, self.type, self.config)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.state_dir / "lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    def _nodes_file(self) -> Path:
+        return self.state_dir / "nodes.json"
+
+    def _node_processes(self) -> list[dict[str, Any]]:
+        """The `ray start --block` processes of an owned cluster: head first."""
+        try:
+            listed: list[dict[str, Any]] = json.loads(self._nodes_file().read_text())
+        except (OSError, ValueError):
+            return []
+        return listed
+
+    def _write_nodes(self, nodes: list[dict[str, Any]]) -> None:
+        temporary = self._nodes_file().with_suffix(".tmp")
+        temporary.write_text(json.dumps(nodes))
+        os.replace(temporary, self._nodes_file())
+
+    # -- creating -----------------------------------------------------------------------
+    @classmethod
+    def _create(cls, workspace: Workspace, name: str,
+                config: RayProvisioningConfiguration) -> RayCompute:
+        settings = {key: value for key, value in asdict(config).items()}
+        settings["provisioning_state"] = "Creating"
+        compute = cls(workspace, name, settings)
+        if compute.owned:
+            if shutil.which("ray", path=_bin_path()) is None:
+                raise ComputeTargetException(
+                    "a Ray compute needs Ray on this machine: pip install 'ray[default]==2.60.*'"
+                    " (or pip install 'runyard[ray]')", name=name)
+            compute.state_dir.mkdir(parents=True, exist_ok=True)
+            compute._save()
+            try:
+                compute._start_head()
+                with compute._locked():
+                    for _ in range(max(0, config.min_nodes - 1)):
+                        compute._start_worker_node()
+            except BaseException:
+                compute._stop_all_nodes()
+                workspace.store.delete_compute_target(name)
+                shutil.rmtree(compute.state_dir, ignore_errors=True)
+                raise
+        else:
+            compute._request("GET", "/api/version")  # reachable, and the token works
+            compute.config["provisioning_state"] = "Succeeded"
+            compute._save()
+        return compute
+
+    def _start_head(self) -> None:
+        token = self.state_dir / "token"
+        if not token.exists():
+            descriptor = os.open(token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        ports = _free_ports(4)
+        self.config["gcs_address"] = f"127.0.0.1:{ports[0]}"
+        self.config["dashboard_url"] = f"http://127.0.0.1:{ports[1]}"
+        command = ["ray", "start", "--head", f"--port={ports[0]}",
+                   f"--dashboard-port={ports[1]}", "--dashboard-host=127.0.0.1",
+                   f"--ray-client-server-port={ports[2]}",
+                   "--include-dashboard=true", "--disable-usage-stats",
+                   *self._resource_flags(0)]
+        pid = self._spawn(command, "head")
+        self._write_nodes([{"pid": pid, "index": 0, "head": True, "started": time.time()}])
+        self._save()
+
+    def _resource_flags(self, index: int) -> list[str]:
+        resources = self.resources
+        custom = {k: v for k, v in resources.items()
+                  if k not in ("CPU", "GPU", "memory_gib")}
+        custom[f"runyard_node_{index}"] = 1  # which Ray node is which of our processes
+        flags = [f"--num-cpus={int(resources.get('CPU', 1))}",
+                 f"--num-gpus={min(int(resources.get('GPU', 0)), _gpus_here())}",
+                 f"--object-store-memory={OBJECT_STORE_BYTES}",
+                 f"--resources={json.dumps(custom)}"]
+        if resources.get("memory_gib"):
+            flags.append(f"--memory={int(float(resources['memory_gib']) * 2**30)}")
+        return flags
+
+    def _spawn(self, command: list[str], label: str) -> int:
+        """Start a `ray start ... --block` in its own session, detached from this process;
+        return its pid (which is its process group)."""
+        log = self.state_dir / f"{label}.log"
+        env = {**os.environ, **self.ray_environment(),
+               "PATH": os.pathsep.join([_bin_path(), os.environ.get("PATH", "")])}
+        started = subprocess.run(
+            ["/bin/sh", "-c", 'setsid "$@" </dev/null >>"$RUNYARD_RAY_LOG" 2>&1 & echo $!',
+             "sh", *command, "--block"],
+            env={**env, "RUNYARD_RAY_LOG": str(log)}, capture_output=True, text=True,
+            check=True, stdin=subprocess.DEVNULL)
+        return int(started.stdout.strip())
+
+    def _start_worker_node(self) -> None:
+        """One more worker node (call with the lock held)."""
+        nodes = [n for n in self._node_processes() if alive(n["pid"])]
+        index = max((n["index"] for n in nodes), default=0) + 1
+        command = ["ray", "start", f"--address={self.gcs_address}", "--disable-usage-stats",
+                   *self._resource_flags(index)]
+        pid = self._spawn(command, f"node-{index}")
+        nodes.append({"pid": pid, "index": index, "head": False, "started": time.time()})
+        self._write_nodes(nodes)
+
+    def ensure_nodes(self, count: int) -> int:
+        """Owned clusters: start worker nodes until `count` nodes run (at most max_nodes);
+        return how many were started."""
+        if not self.owned:
+            return 0
+        with self._locked():
+            running = [n for n in self._node_processes() if alive(n["pid"])]
+            wanted = min(count, int(self.config["max_nodes"])) - len(running)
+            for _ in range(max(0, wanted)):
+                self._start_worker_node()
+        return max(0, wanted)
+
+    # -- waiting and status -------------------------------------------------------------
+    def _request(self, method: str, path: str, body: dict[str, Any] | None = None,
+                 timeout: float = 30) -> Any:
+        import urllib.error
+        import urllib.request
+
+        headers = {"Content-Type": "application/json"}
+        token = self._token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(
+            self.dashboard_url.rstrip("/") + path, method=method, headers=headers,
+            data=json.dumps(body).encode() if body is not None else None)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as e:
+            with e:
+                detail = e.read().decode(errors="replace")[:500]
+            hint = (" (the cluster wants a token: set RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH, "
+                    "as for `ray job submit`)" if e.code in (401, 403) else "")
+            raise ComputeTargetException(
+                f"Ray cluster {self.name!r} at {self.dashboard_url} answered {method} {path} "
+                f"with HTTP {e.code}{hint}: {detail}", name=self.name) from e
+        except (urllib.error.URLError, OSError) as e:
+            raise ComputeTargetException(
+                f"cannot reach Ray cluster {self.name!r} at {self.dashboard_url}: "
+                f"{getattr(e, 'reason', e)}", name=self.name) from e
+
+    def _head_failure(self) -> str | None:
+        """Why an owned head is not running, from its log, or None while it runs."""
+        head = next((n for n in self._node_processes() if n.get("head")), None)
+        if head is not None and alive(head["pid"]):
+            return None
+        from runyard._local import read_tail
+
+        lines = [line for line in read_tail(self.state_dir / "head.log", 4000).splitlines()
+                 if line.strip()]
+        errors = [line for line in lines if "Error" in line or "error" in line]
+        return (errors or lines or ["no output"])[-1].strip()[:400]
+
+    def nodes(self, usage: bool = False) -> list[dict[str, Any]]:
+        """The cluster's alive nodes: id, address, resources in total and (with `usage`,
+        owned clusters) in use, and idle time."""
+        if usage and self.owned and self.gcs_address:
+            return _gcs_nodes(self.gcs_address, self.ray_environment())
+        listed = self._request("GET", "/api/v0/nodes?limit=1000&detail=true")
+        result = (listed or {}).get("data", {}).get("result", {}).get("result", [])
+        nodes = []
+        for node in result:
+            if node.get("state") != "ALIVE":
+                continue
+            total = node.get("resources_total", {})
+            nodes.append({"node_id": node["node_id"], "address": node.get("node_ip"),
+                          "runyard_index": _runyard_index(total),
+                          "total": {k: v for k, v in total.items()
+                                    if not k.startswith("node:")}})
+        return nodes
+
+    def wait_for_completion(self, show_output: bool = False,
+                            min_node_count: int | None = None,
+                            timeout_in_minutes: float = 20,
+                            is_delete_operation: bool = False,  # noqa: ARG002 - v1's
+                            ) -> None:
+        """Wait until the cluster answers and has `min_node_count` nodes (default
+        min_nodes, at least 1 for an owned cluster: its head)."""
+        wanted = min_node_count if min_node_count is not None else int(self.config["min_nodes"])
+        if self.owned:
+            wanted = max(wanted, 1)
+            self.ensure_nodes(wanted)
+        deadline = time.monotonic() + timeout_in_minutes * 60
+        shown = ""
+        count = 0
+        while True:
+            failure = self._head_failure() if self.owned else None
+            if failure is not None:
+                self._set_state("Failed")
+                raise ComputeTargetException(
+                    f"the Ray head of {self.name!r} is not running: {failure} (log: "
+                    f"{self.state_dir / 'head.log'})", name=self.name)
+            try:
+                self._request("GET", "/api/version", timeout=5)
+                count = len(self.nodes())
+                line = f"{count} of {wanted} node(s) up"
+            except ComputeTargetException:
+                line = "starting the Ray head" if self.owned else "reaching the cluster"
+            if show_output and line != shown:
+                print(f"{self.name}: {line}", flush=True)
+                shown = line
+            if count >= wanted:
+                break
+            if time.monotonic() > deadline:
+                raise ComputeTargetException(
+                    f"{self.name!r}: {line} after {timeout_in_minutes} minutes",
+                    name=self.name)
+            time.sleep(0.5)
+        self._set_state("Succeeded")
+        if show_output:
+            print(f"{self.name}: provisioning Succeeded, {count} node(s)", flush=True)
+
+    def _set_state(self, state: str) -> None:
+        if self.config.get("provisioning_state") != state:
+            self.config["provisioning_state"] = state
+            self._save()
+
+    def get_status(self) -> dict[str, Any]:
+        """Provisioning state, the nodes with their resources (total and in use), and the
+        settings."""
+        status: dict[str, Any] = {"name": self.name, "type": self.type,
+                                  "provisioning_state": self.config.get("provisioning_state"),
+                                  "owned": self.owned, "dashboard_url": self.dashboard_url,
+                                  "min_nodes": self.config["min_nodes"],
+                                  "max_nodes": self.config["max_nodes"],
+                                  "node_resources": self.resources}
+        try:
+            if self.owned:
+                self.scale_down_idle()
+            status["nodes"] = self.nodes(usage=True)
+            status["node_count"] = len(status["nodes"])
+        except ComputeTargetException as e:
+            status["nodes"], status["node_count"], status["error"] = [], 0, str(e)
+        return status
+
+    def scale_down_idle(self) -> list[int]:
+        """Owned clusters: stop worker nodes idle for idle_seconds_before_scaledown while
+        there are more than min_nodes; return the stopped nodes' indexes."""
+        if not self.owned or not self.gcs_address:
+            return []
+        idle_limit = float(self.config["idle_seconds_before_scaledown"])
+        stopped: list[int] = []
+        with self._locked():
+            processes = [n for n in self._node_processes() if alive(n["pid"])]
+            floor = max(1, int(self.config["min_nodes"]))
+            by_index = {n["index"]: n for n in processes if not n.get("head")}
+            for node in _gcs_nodes(self.gcs_address, self.ray_environment()):
+                if len(processes) - len(stopped) <= floor:
+                    break
+                index = node.get("runyard_index")
+                idle = node.get("idle_seconds")
+                if isinstance(index, int) and index in by_index and idle is not None \
+                        and idle >= idle_limit:
+                    _stop_process_group(by_index[index]["pid"])
+                    stopped.append(index)
+            if stopped:
+                self._write_nodes([n for n in processes if n["index"] not in stopped])
+        return stopped
+
+    # -- runs ---------------------------------------------------------------------------
+    def check_submission(self, config: dict[str, Any]) -> None:
+        from runyard.distributed.plan import make_plan
+
+        distributed = config.get("distributed")
+        use_gpu = bool((config.get("estimator") or {}).get("use_gpu"))
+        node_count = int((distributed or {}).get("node_count", 1))
+        if node_count > int(self.config["max_nodes"]):
+            raise ValidationError(
+                f"this run asks for {node_count} nodes and {self.name!r} has at most "
+                f"{self.config['max_nodes']} (max_nodes)")
+        if distributed and distributed.get("framework") == "mpi" and node_count > 1:
+            raise ValidationError(
+                "MPI across several Ray nodes is not supported yet (mpirun would need ssh "
+                "between the nodes); run the ranks on one node (process_count_per_node), "
+                "or use TensorflowConfiguration / PyTorchConfiguration")
+        plan = make_plan(distributed, [f"node{i}" for i in range(node_count)],
+                         iter(range(1, 100000)))
+        per_node = bundle_sizes(plan, node_count)
+        cpus = float(self.resources.get("CPU", 1))
+        gpus = min(float(self.resources.get("GPU", 0)), _gpus_here()) if self.owned \
+            else float(self.resources.get("GPU", 0))
+        if self.owned and max(per_node) > cpus:
+            raise ValidationError(
+                f"this run puts {max(per_node)} processes on one node and a node of "
+                f"{self.name!r} has {cpus:g} CPUs (one per process); use more nodes "
+                f"(node_count) or bigger ones (node_resources / vm_size)")
+        if use_gpu and self.owned and max(per_node) > gpus:
+            have = self.resources.get("GPU", 0)
+            why = ("its nodes have none" if not have else
+                   f"its vm_size gives {have:g} per node, but this machine has "
+                   f"{_gpus_here()} (nvidia-smi)")
+            raise ValidationError(
+                f"use_gpu=True needs {max(per_node)} GPU(s) per node and {self.name!r} "
+                f"cannot give them: {why}; submit with use_gpu=False, or to a cluster "
+                f"whose nodes have GPUs")
+
+    def _launch(self, run_id: str) -> None:
+        run_dir = self.workspace.run_dir(run_id)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        python = sys.executable if self.owned else "python"
+        variables = {"RUNYARD_STORE_URL": self.workspace.store_url,
+                     "RUNYARD_ARTIFACT_URL": self.workspace.artifact_url}
+        entrypoint = " ".join(
+            [*(f"{k}={shlex.quote(v)}" for k, v in variables.items()),
+             shlex.quote(python), "-m", "runyard.supervisor",
+             shlex.quote(str(self.workspace.path)), shlex.quote(run_id),
+             ">>", shlex.quote(str(run_dir / "supervisor.log")), "2>&1"])
+        self._request("POST", "/api/jobs/", {
+            "entrypoint": entrypoint, "submission_id": job_id(run_id),
+            "entrypoint_num_cpus": 0, "metadata": {"runyard_run": run_id}})
+
+    def job_status(self, run_id: str) -> dict[str, Any]:
+        """Ray's own record of the run's supervisor job."""
+        found: dict[str, Any] = self._request("GET", f"/api/jobs/{job_id(run_id)}")
+        return found
+
+    # -- deleting -----------------------------------------------------------------------
+    def delete(self) -> None:
+        """Stop an owned cluster's nodes and forget the compute target. Refused while runs
+        are active on it."""
+        from runyard import _status
+
+        active = [row["id"] for row in self.workspace.store.list_runs()
+                  if row["status"] in _status.ACTIVE and row.get("compute_target") == self.name]
+        if active:
+            raise ComputeTargetException(
+                f"compute target {self.name!r} has {len(active)} active run(s): "
+                f"{', '.join(active[:5])}; cancel them first", name=self.name)
+        if self.owned:
+            self._stop_all_nodes()
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+        self.workspace.store.delete_compute_target(self.name)
+
+    def _stop_all_nodes(self) -> None:
+        nodes = self._node_processes()
+        for node in sorted(nodes, key=lambda n: bool(n.get("head"))):  # head last
+            _stop_process_group(node["pid"])
+
+
+def job_id(run_id: str) -> str:
+    return f"runyard-{run_id}"
+
+
+def bundle_sizes(plan: Any, node_count: int) -> list[int]:
+    """How many of the plan's processes land on each node."""
+    counts = [0] * max(node_count, plan.node_count, 1)
+    for process in plan.processes:
+        counts[process.node_rank] += 1
+    return counts
+
+
+def _gcs_nodes(gcs_address: str, env: dict[str, str]) -> list[dict[str, Any]]:
+    """Alive nodes with resources total/used and idle time, from Ray's GCS (the data behind
+    `ray status`). Read in a child process: Ray takes its authentication settings from the
+    environment when it is first imported, which may have happened here without them."""
+    try:
+        found = subprocess.run(
+            [sys.executable, "-m", "runyard.compute._ray_status", gcs_address],
+            env={**os.environ, **env}, capture_output=True, text=True, timeout=60,
+            check=False)
+    except subprocess.TimeoutExpired as e:
+        raise ComputeTargetException(f"the Ray cluster at {gcs_address} did not answer "
+                                     f"within 60 s") from e
+    if found.returncode != 0:
+        lines = [line for line in found.stderr.splitlines() if line.strip()]
+        raise ComputeTargetException(f"cannot read the Ray cluster at {gcs_address}: "
+                                     f"{lines[-1] if lines else found.returncode}")
+    nodes: list[dict[str, Any]] = json.loads(found.stdout)
+    return nodes
+
+
+def _runyard_index(resources: dict[str, Any]) -> int | None:
+    """Which of an owned cluster's node processes a Ray node is (its runyard_node_<i>)."""
+    return next((int(name.rsplit("_", 1)[1]) for name in resources
+                 if name.startswith("runyard_node_")), None)
+
+
+def _stop_process_group(pid: int, grace: float = 10.0) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and alive(pid):
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _bin_path() -> str:
+    """The folder of this Python's scripts (where `ray` is when installed beside runyard)."""
+    return str(Path(sys.executable).parent)
+
+
+def _gpus_here() -> int:
+    from runyard.train.estimator import _gpu_count
+
+    return _gpu_count()
+
+
+def _free_ports(count: int) -> list[int]:
+    import socket
+
+    handles = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for handle in handles:
+            handle.bind(("127.0.0.1", 0))
+        return [handle.getsockname()[1] for handle in handles]
+    finally:
+        for handle in handles:
+            handle.close()

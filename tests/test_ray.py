@@ -1,0 +1,394 @@
+"""Runs on a real Ray cluster (Ray 2.60, token authentication) on this machine: a head and
+one worker node started by `ComputeTarget.create`, each node with 2 CPUs of its own.
+
+The cluster is made once for the module. The tests that change it (a killed node) come
+last, and the run after them scales the cluster back up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from runyard import Experiment, Run, ScriptRunConfig, Workspace
+from runyard._procfs import alive
+from runyard.compute import ComputeTarget, RayCompute
+from runyard.distributed import MpiConfiguration, TensorflowConfiguration
+from runyard.errors import ComputeTargetException, ValidationError
+
+from .conftest import _processes_mentioning, wait_for
+
+ray = pytest.importorskip("ray")
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.timeout(900)]
+
+RUN_TIMEOUT = 300
+
+# every process writes its pid to <folder>/<role>_<index>.pid and says on which Ray node
+# its agent runs
+WHO = """
+    import json, os, sys, time
+    from runyard import Run
+    run = Run.get_context()
+    FOLDER = sys.argv[sys.argv.index("--folder") + 1]
+    ME = os.environ["RUNYARD_ROLE"] + "_" + os.environ["RUNYARD_ROLE_INDEX"]
+    with open(os.path.join(FOLDER, ME + ".pid"), "w") as f:
+        f.write(str(os.getpid()))
+    run.log("ray_node", os.environ["RUNYARD_RAY_NODE_ID"])
+    print(ME, "on ray node", os.environ["RUNYARD_RAY_NODE_ID"][:12], flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def cluster_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    root = tmp_path_factory.mktemp("ray")
+    workspace = Workspace.create("raytest", path=root / "ws")
+    with pytest.MonkeyPatch.context() as patch:
+        # the nodes inherit it from the process that starts them: environments of these
+        # tests are built in a cache of their own
+        patch.setenv("RUNYARD_ENV_CACHE", str(root / "env-cache"))
+        yield workspace
+    for pid in _processes_mentioning(str(workspace.path)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def cluster(cluster_workspace: Workspace) -> Iterator[RayCompute]:
+    config = RayCompute.provisioning_configuration(min_nodes=2, max_nodes=3,
+                                                   node_resources={"CPU": 2})
+    compute = ComputeTarget.create(cluster_workspace, "cluster", config)
+    try:
+        compute.wait_for_completion(show_output=True, timeout_in_minutes=3)
+        yield compute
+    finally:
+        for row in cluster_workspace.store.list_runs():
+            if row["status"] not in ("Completed", "Failed", "Canceled"):
+                Run.get(cluster_workspace, row["id"]).cancel()
+        with contextlib.suppress(ComputeTargetException):
+            wait_for(lambda: all(r["status"] in ("Completed", "Failed", "Canceled")
+                                 for r in cluster_workspace.store.list_runs()), 60)
+        compute._stop_all_nodes()
+        cluster_workspace.store.delete_compute_target("cluster")
+
+
+@pytest.fixture
+def ray_submit(cluster: RayCompute, cluster_workspace: Workspace,
+               tmp_path: Path) -> Callable[..., Run]:
+    experiment = Experiment(cluster_workspace, "ray")
+    counter = iter(range(1000))
+
+    def go(code: str, arguments: list[str] | None = None, **config: object) -> Run:
+        folder = tmp_path / f"src{next(counter)}"
+        folder.mkdir()
+        (folder / "train.py").write_text(textwrap.dedent(code))
+        return experiment.submit(ScriptRunConfig(
+            str(folder), "train.py", arguments=arguments, compute_target=cluster,
+            **config))  # type: ignore[arg-type]
+
+    return go
+
+
+def _statuses(run: Run) -> list[str]:
+    return [event["status"] for event in run.workspace.store.status_events(run.id)]
+
+
+def _pids(folder: Path) -> dict[str, int]:
+    return {p.stem: int(p.read_text()) for p in folder.glob("*.pid")}
+
+
+def _nodes_of(run: Run) -> dict[int, str]:
+    return {row["rank"]: row["text"]
+            for row in run.workspace.store.get_metrics(run.id, "ray_node")}
+
+
+# -- bad input, no cluster needed --------------------------------------------------------
+@pytest.mark.parametrize(("arguments", "message"), [
+    ({"min_nodes": 3, "max_nodes": 2}, r"min_nodes \(3\) is more than max_nodes \(2\)"),
+    ({"max_nodes": 0}, "max_nodes must be at least 1"),
+    ({"min_nodes": -1}, "min_nodes must be a whole number"),
+    ({"address": "head:6379"}, "dashboard's URL"),
+    ({"vm_size": "STANDARD_XYZ"}, r"unknown vm_size 'STANDARD_XYZ'.*STANDARD_D2_V2"),
+    ({"node_resources": {"CPU": -2}}, r"node_resources\['CPU'\] must be a number"),
+    ({"node_resources": {"CPU": 0}}, "at least 1 CPU"),
+    ({"vm_priority": "cheap"}, "vm_priority must be one of"),
+])
+def test_bad_provisioning_configurations_are_refused(arguments: dict[str, object],
+                                                     message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        RayCompute.provisioning_configuration(**arguments)  # type: ignore[arg-type]
+
+
+def test_vm_sizes_become_node_resources() -> None:
+    config = RayCompute.provisioning_configuration(vm_size="standard_nc6")
+    assert config.resources == {"CPU": 6, "GPU": 1, "memory_gib": 56}
+    config = RayCompute.provisioning_configuration(vm_size="STANDARD_D2_V2",
+                                                   node_resources={"CPU": 1})
+    assert config.resources == {"CPU": 1, "GPU": 0, "memory_gib": 7}
+
+
+def test_what_a_cluster_cannot_run_is_refused_at_submit(workspace: Workspace) -> None:
+    compute = RayCompute(workspace, "c", {"address": None, "min_nodes": 0, "max_nodes": 2,
+                                          "resources": {"CPU": 2, "GPU": 0}})
+    with pytest.raises(ValidationError, match=r"asks for 3 nodes.*at most 2"):
+        compute.check_submission({"distributed": {"framework": "mpi", "node_count": 3,
+                                                  "process_count_per_node": 1}})
+    with pytest.raises(ValidationError, match="MPI across several Ray nodes"):
+        compute.check_submission({"distributed": {"framework": "mpi", "node_count": 2,
+                                                  "process_count_per_node": 1}})
+    with pytest.raises(ValidationError, match=r"puts 3 processes on one node.*2 CPUs"):
+        compute.check_submission({"distributed": {"framework": "mpi", "node_count": 1,
+                                                  "process_count_per_node": 3}})
+    with pytest.raises(ValidationError, match=r"use_gpu=True needs 1 GPU.*its nodes have none"):
+        compute.check_submission({"estimator": {"use_gpu": True}})
+    compute.check_submission({"distributed": None})
+
+
+def test_looking_up_a_missing_cluster_raises_compute_target_exception(
+        workspace: Workspace) -> None:
+    with pytest.raises(ComputeTargetException, match="unknown compute target 'gpucluster'"):
+        ComputeTarget(workspace, "gpucluster")
+    with pytest.raises(ComputeTargetException, match="cannot create a compute target from"):
+        ComputeTarget.create(workspace, "x", {"max_nodes": 2})
+    with pytest.raises(ComputeTargetException, match="'local' exists already"):
+        ComputeTarget.create(workspace, "local", RayCompute.provisioning_configuration())
+
+
+def test_attaching_to_nothing_is_a_clear_error(workspace: Workspace) -> None:
+    config = RayCompute.provisioning_configuration(address="http://127.0.0.1:9")
+    with pytest.raises(ComputeTargetException, match="cannot reach Ray cluster 'far'"):
+        ComputeTarget.create(workspace, "far", config)
+    assert "far" not in workspace.compute_targets
+
+
+# -- the cluster -------------------------------------------------------------------------
+def test_the_cluster_reports_its_nodes_and_their_resources(cluster: RayCompute,
+                                                           cluster_workspace: Workspace) -> None:
+    status = cluster.get_status()
+    assert status["provisioning_state"] == "Succeeded"
+    assert status["node_count"] == 2
+    assert sorted(n["runyard_index"] for n in status["nodes"]) == [0, 1]
+    assert all(n["total"]["CPU"] == 2 for n in status["nodes"])
+    assert ComputeTarget(cluster_workspace, "cluster").get_status()["node_count"] == 2
+    assert cluster_workspace.compute_targets["cluster"].type == "ray"
+    with pytest.raises(ComputeTargetException, match="exists already"):
+        ComputeTarget.create(cluster_workspace, "cluster",
+                             RayCompute.provisioning_configuration())
+
+
+def test_job_submission_without_the_token_is_refused(cluster: RayCompute) -> None:
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(cluster.dashboard_url + "/api/jobs/", timeout=10)
+    refused.value.close()
+    assert refused.value.code == 401
+
+
+def test_a_single_process_run(ray_submit: Callable[..., Run], tmp_path: Path,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    run = ray_submit(WHO + """
+    run.log("loss", 0.25)
+    os.makedirs("outputs", exist_ok=True)
+    with open("outputs/model.txt", "w") as f:
+        f.write("weights")
+    """, ["--folder", str(tmp_path)])
+    details = run.wait_for_completion(show_output=True, timeout_seconds=RUN_TIMEOUT)
+    assert details["status"] == "Completed", details.get("error")
+    assert run.get_metrics()["loss"] == 0.25
+    assert {"outputs/model.txt", "logs/driver_0.txt"} <= set(run.get_file_names())
+    assert _statuses(run)[:6] == ["NotStarted", "Preparing", "Queued", "Starting",
+                                  "Running", "Finalizing"]
+    out = capsys.readouterr().out
+    assert "driver_0 on ray node" in out
+    assert "asking cluster for 1 node with 1 CPU free" in out
+    assert not any(alive(pid) for pid in _pids(tmp_path).values())
+
+
+def test_a_run_survives_the_client_that_submitted_it(cluster: RayCompute,
+                                                     cluster_workspace: Workspace,
+                                                     tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "train.py").write_text(textwrap.dedent("""
+        import time
+        from runyard import Run
+        time.sleep(3)
+        Run.get_context().log("survived", 1)
+    """))
+    client = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        from runyard import Experiment, ScriptRunConfig, Workspace
+        ws = Workspace.from_config({str(cluster_workspace.path)!r})
+        run = Experiment(ws, "ray").submit(ScriptRunConfig({str(tmp_path / 'src')!r},
+                                           "train.py", compute_target="cluster"))
+        print(run.id)
+    """)], capture_output=True, text=True, check=True, timeout=120)
+    run = Run.get(cluster_workspace, client.stdout.strip())  # the client is gone
+    details = run.wait_for_completion(timeout_seconds=RUN_TIMEOUT)
+    assert details["status"] == "Completed", details.get("error")
+    assert run.get_metrics()["survived"] == 1
+
+
+@pytest.mark.tf
+def test_multi_worker_mirrored_strategy_across_the_two_nodes(
+        cluster: RayCompute, cluster_workspace: Workspace, tmp_path: Path) -> None:
+    from runyard.train import TensorFlow
+
+    from .test_tf_distributed import MWMS
+
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "train.py").write_text(textwrap.dedent(MWMS) + textwrap.dedent("""
+        run.log("ray_node", os.environ["RUNYARD_RAY_NODE_ID"])
+    """))
+    est = TensorFlow(source_directory=str(folder), entry_script="train.py",
+                     script_params={"--folder": str(tmp_path)}, compute_target=cluster,
+                     node_count=2, distributed_training=TensorflowConfiguration(
+                         worker_count=2, parameter_server_count=0))
+    run = Experiment(cluster_workspace, "ray").submit(est)
+    details = run.wait_for_completion(timeout_seconds=600)
+    assert details["status"] == "Completed", details.get("error")
+    nodes = _nodes_of(run)
+    assert set(nodes) == {0, 1}
+    assert nodes[0] != nodes[1]
+    hashes = {row["rank"]: row["text"]
+              for row in cluster_workspace.store.get_metrics(run.id, "weights_hash")}
+    assert set(hashes) == {0, 1}
+    assert hashes[0] == hashes[1]
+    assert not any(alive(pid) for pid in _pids(tmp_path).values())
+
+
+@pytest.mark.tf
+def test_parameter_servers_across_nodes(cluster: RayCompute, cluster_workspace: Workspace,
+                                        tmp_path: Path) -> None:
+    from runyard.train import TensorFlow
+
+    from .test_tf_distributed import TF1
+
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "train.py").write_text(textwrap.dedent(TF1) + textwrap.dedent("""
+        run.log("ray_node", os.environ["RUNYARD_RAY_NODE_ID"])
+    """))
+    est = TensorFlow(source_directory=str(folder), entry_script="train.py",
+                     script_params={"--folder": str(tmp_path)}, compute_target=cluster,
+                     node_count=2, distributed_training=TensorflowConfiguration(
+                         worker_count=2, parameter_server_count=1))
+    run = Experiment(cluster_workspace, "ray").submit(est)
+    details = run.wait_for_completion(timeout_seconds=600)
+    assert details["status"] == "Completed", details.get("error")
+    totals = sorted(row["value"] for row in
+                    cluster_workspace.store.get_metrics(run.id, "total"))
+    assert len(totals) == 2
+    assert totals[-1] == 6.0
+    devices = {row["text"] for row in
+               cluster_workspace.store.get_metrics(run.id, "variable_device")}
+    assert devices == {"/job:ps/task:0"}
+    assert {"logs/worker_0.txt", "logs/worker_1.txt", "logs/ps_0.txt"} <= \
+        set(run.get_file_names())
+    supervisor = run.read_log("logs/supervisor.txt").decode()
+    assert "node 0: ray node" in supervisor
+    assert "node 1: ray node" in supervisor
+    assert not any(alive(pid) for pid in _pids(tmp_path).values())  # the ps too
+
+
+@pytest.mark.mpi
+def test_mpi_on_one_node(ray_submit: Callable[..., Run], tmp_path: Path) -> None:
+    import shutil
+
+    if shutil.which("mpirun") is None:
+        pytest.skip("no mpirun (make system-deps installs OpenMPI)")
+    run = ray_submit("""
+        import os
+        from runyard import Run
+        rank, size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+        assert os.environ["OMPI_COMM_WORLD_SIZE"] == "2"
+        Run.get_context().log("rank_seen", rank)
+        print("rank", rank, "of", size, flush=True)
+    """, distributed_job_config=MpiConfiguration(process_count_per_node=2))
+    details = run.wait_for_completion(timeout_seconds=RUN_TIMEOUT)
+    assert details["status"] == "Completed", details.get("error")
+    ranks = sorted(p["value"] for p in run.workspace.store.get_metrics(run.id, "rank_seen"))
+    assert ranks == [0.0, 1.0]
+    assert {"logs/worker_0.txt", "logs/worker_1.txt"} <= set(run.get_file_names())
+
+
+def test_cancel_stops_every_process_on_every_node(ray_submit: Callable[..., Run],
+                                                  tmp_path: Path) -> None:
+    run = ray_submit(WHO + """
+    time.sleep(600)
+    """, ["--folder", str(tmp_path)], distributed_job_config=TensorflowConfiguration(
+        worker_count=2, parameter_server_count=0), run_config=_TwoNodes())
+    wait_for(lambda: len(_pids(tmp_path)) == 2, timeout=120)
+    pids = _pids(tmp_path)
+    assert len(set(_nodes_of_wait(run).values())) == 2
+    run.cancel()
+    details = run.wait_for_completion(timeout_seconds=60, raise_on_error=False)
+    assert details["status"] == "Canceled"
+    assert wait_for(lambda: not any(alive(pid) for pid in pids.values()), timeout=15)
+
+
+class _TwoNodes:
+    """v1's RunConfiguration, as far as node_count goes."""
+
+    node_count = 2
+
+
+def _nodes_of_wait(run: Run) -> dict[int, str]:
+    return wait_for(lambda: len(_nodes_of(run)) == 2 and _nodes_of(run), timeout=30)  # type: ignore[return-value]
+
+
+def test_a_killed_worker_node_fails_the_run_and_the_cluster_scales_back(
+        ray_submit: Callable[..., Run], cluster: RayCompute, tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    run = ray_submit(WHO + """
+    time.sleep(600)
+    """, ["--folder", str(tmp_path / "a")], distributed_job_config=TensorflowConfiguration(
+        worker_count=2, parameter_server_count=0), run_config=_TwoNodes())
+    wait_for(lambda: len(_pids(tmp_path / "a")) == 2, timeout=120)
+    pids = _pids(tmp_path / "a")
+    worker = next(n for n in cluster._node_processes() if not n["head"])
+    killed = next(n["node_id"] for n in cluster.get_status()["nodes"]
+                  if n["runyard_index"] == worker["index"])
+    os.killpg(worker["pid"], signal.SIGKILL)
+    details = run.wait_for_completion(timeout_seconds=180, raise_on_error=False)
+    assert details["status"] == "Failed"
+    error = details["error"]["error"]["message"]
+    assert "node 1 (ray node" in error or "node 0 (ray node" in error
+    assert f"{killed[:12]} at " in error
+    assert "died during the run" in error
+    assert wait_for(lambda: not any(alive(pid) for pid in pids.values()), timeout=30)
+    # the head and the next run go on: it needs two nodes again, so the cluster scales up
+    (tmp_path / "b").mkdir()
+    again = ray_submit(WHO, ["--folder", str(tmp_path / "b")],
+                       distributed_job_config=TensorflowConfiguration(
+        worker_count=2, parameter_server_count=0), run_config=_TwoNodes())
+    details = again.wait_for_completion(timeout_seconds=RUN_TIMEOUT)
+    assert details["status"] == "Completed", details.get("error")
+    events = again.workspace.store.status_events(again.id)
+    scaling = [e for e in events if e["status"] == "Scaling"]
+    assert scaling
+    assert "waiting for 2 separate nodes with 1 CPU free each" in \
+        scaling[0]["detail"]
+    assert cluster.get_status()["node_count"] == 2
+
+
+def test_delete_stops_the_nodes(cluster_workspace: Workspace, tmp_path: Path) -> None:
+    compute = ComputeTarget.create(cluster_workspace, "small",
+                                   RayCompute.provisioning_configuration(max_nodes=1))
+    compute.wait_for_completion(timeout_in_minutes=3)
+    head = compute._node_processes()[0]["pid"]
+    assert alive(head)
+    compute.delete()
+    assert not alive(head)
+    assert "small" not in cluster_workspace.compute_targets
+    with pytest.raises(ComputeTargetException, match="unknown compute target 'small'"):
+        ComputeTarget(cluster_workspace, "small")
