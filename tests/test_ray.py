@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -346,6 +347,44 @@ def _nodes_of_wait(run: Run) -> dict[int, str]:
     return wait_for(lambda: len(_nodes_of(run)) == 2 and _nodes_of(run), timeout=30)  # type: ignore[return-value]
 
 
+def test_the_cli_shows_attaches_to_and_deletes_clusters(
+        cluster: RayCompute, cluster_workspace: Workspace, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from .test_cli import assert_one_line_error, invoke
+
+    shown = invoke(cluster_workspace, "compute", "show", "cluster")
+    assert "Succeeded" in shown.stdout
+    assert shown.stdout.count("CPU 2") == 2  # both nodes and their resources
+    listed = invoke(cluster_workspace, "compute", "list")
+    assert "cluster" in listed.stdout
+    assert "ray" in listed.stdout
+    # without the token, attaching is refused with Ray's own answer
+    refused = invoke(cluster_workspace, "compute", "create", "attached", "--address",
+                     cluster.dashboard_url, code=2, env={"RAY_AUTH_TOKEN_PATH": None})  # type: ignore[dict-item]
+    assert_one_line_error(refused, "HTTP 401", "RAY_AUTH_TOKEN")
+    token = {"RAY_AUTH_TOKEN_PATH": str(cluster.state_dir / "token")}
+    created = invoke(cluster_workspace, "compute", "create", "attached", "--address",
+                     cluster.dashboard_url, env=token)
+    assert "attached: 2 node(s) up" in created.stdout
+    assert "created compute target attached (ray)" in created.stdout
+    # a run on the attached cluster: the client reads the token as Ray's own tools do, the
+    # supervisor finds it on the node
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", token["RAY_AUTH_TOKEN_PATH"])
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "train.py").write_text("from runyard import Run\n"
+                                               "Run.get_context().log('attached', 1)\n")
+    run = Experiment(cluster_workspace, "ray").submit(
+        ScriptRunConfig(str(tmp_path / "src"), "train.py", compute_target="attached"))
+    details = run.wait_for_completion(timeout_seconds=RUN_TIMEOUT)
+    assert details["status"] == "Completed", details.get("error")
+    assert run.get_metrics()["attached"] == 1
+    invoke(cluster_workspace, "compute", "delete", "attached")
+    assert "attached" not in cluster_workspace.compute_targets
+    assert cluster.get_status()["node_count"] == 2  # deleting an attachment stops nothing
+    missing = invoke(cluster_workspace, "compute", "show", "attached", code=2)
+    assert_one_line_error(missing, "unknown compute target 'attached'")
+
+
 def test_a_killed_worker_node_fails_the_run_and_the_cluster_scales_back(
         ray_submit: Callable[..., Run], cluster: RayCompute, tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
@@ -382,11 +421,18 @@ def test_a_killed_worker_node_fails_the_run_and_the_cluster_scales_back(
 
 
 def test_delete_stops_the_nodes(cluster_workspace: Workspace, tmp_path: Path) -> None:
-    compute = ComputeTarget.create(cluster_workspace, "small",
-                                   RayCompute.provisioning_configuration(max_nodes=1))
-    compute.wait_for_completion(timeout_in_minutes=3)
+    config = RayCompute.provisioning_configuration(min_nodes=1, max_nodes=2,
+                                                   idle_seconds_before_scaledown=1)
+    compute = ComputeTarget.create(cluster_workspace, "small", config)
+    compute.wait_for_completion(min_node_count=2, timeout_in_minutes=3)
     head = compute._node_processes()[0]["pid"]
+    worker = compute._node_processes()[1]["pid"]
     assert alive(head)
+    assert alive(worker)
+    # idle for more than a second beyond min_nodes: the worker node goes
+    time.sleep(2)
+    assert compute.get_status()["node_count"] == 1
+    assert wait_for(lambda: not alive(worker), timeout=30)
     compute.delete()
     assert not alive(head)
     assert "small" not in cluster_workspace.compute_targets

@@ -380,7 +380,8 @@ class RayCompute(ComputeTarget):
             try:
                 self._request("GET", "/api/version", timeout=5)
                 count = len(self.nodes())
-                line = f"{count} of {wanted} node(s) up"
+                line = f"{count} node(s) up" + (f", waiting for {wanted}" if count < wanted
+                                                  else "")
             except ComputeTargetException:
                 line = "starting the Ray head" if self.owned else "reaching the cluster"
             if show_output and line != shown:
@@ -562,7 +563,9 @@ def _runyard_index(resources: dict[str, Any]) -> int | None:
                  if name.startswith("runyard_node_")), None)
 
 
-def _stop_process_group(pid: int, grace: float = 10.0) -> None:
+def _stop_process_group(pid: int, grace: float = 5.0) -> None:
+    """Stop a node: SIGTERM its `ray start --block` group (Ray drains the node), SIGKILL what
+    is left after `grace` seconds, and wait until it is gone."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
@@ -570,6 +573,9 @@ def _stop_process_group(pid: int, grace: float = 10.0) -> None:
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and alive(pid):
+        time.sleep(0.05)
 
 
 def _bin_path() -> str:
