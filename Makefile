@@ -40,6 +40,7 @@ bench: install
 	$(PY) bench/datastore.py
 	$(PY) bench/mnist.py
 	$(PY) bench/distributed.py
+	$(PY) bench/ray.py
 
 clean:
 	rm -rf $(VENV) bench/.venv-* .pytest_cache .mypy_cache .ruff_cache demo-workspace
