@@ -347,6 +347,24 @@ def _nodes_of_wait(run: Run) -> dict[int, str]:
     return wait_for(lambda: len(_nodes_of(run)) == 2 and _nodes_of(run), timeout=30)  # type: ignore[return-value]
 
 
+def test_a_killed_supervisor_fails_the_run_and_leaves_no_process_on_any_node(
+        ray_submit: Callable[..., Run], cluster_workspace: Workspace, tmp_path: Path) -> None:
+    run = ray_submit(WHO + """
+    time.sleep(600)
+    """, ["--folder", str(tmp_path)], distributed_job_config=TensorflowConfiguration(
+        worker_count=2, parameter_server_count=0), run_config=_TwoNodes())
+    wait_for(lambda: len(_pids(tmp_path)) == 2, timeout=120)
+    pids = _pids(tmp_path)
+    supervisor = cluster_workspace.store.get_run(run.id)["supervisor_pid"]
+    os.kill(supervisor, signal.SIGKILL)
+    details = run.wait_for_completion(timeout_seconds=60, raise_on_error=False)
+    assert details["status"] == "Failed"
+    assert "supervisor" in details["error"]["error"]["message"]
+    # its node agents are Ray actors owned by the supervisor: Ray removes them, and their
+    # processes die with them
+    assert wait_for(lambda: not any(alive(pid) for pid in pids.values()), timeout=60)
+
+
 def test_the_cli_shows_attaches_to_and_deletes_clusters(
         cluster: RayCompute, cluster_workspace: Workspace, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -394,15 +412,19 @@ def test_a_killed_worker_node_fails_the_run_and_the_cluster_scales_back(
         worker_count=2, parameter_server_count=0), run_config=_TwoNodes())
     wait_for(lambda: len(_pids(tmp_path / "a")) == 2, timeout=120)
     pids = _pids(tmp_path / "a")
-    worker = next(n for n in cluster._node_processes() if not n["head"])
-    killed = next(n["node_id"] for n in cluster.get_status()["nodes"]
-                  if n["runyard_index"] == worker["index"])
-    os.killpg(worker["pid"], signal.SIGKILL)
+    # every worker node goes (there may be more than one if an earlier test scaled up):
+    # one of the run's two nodes is among them, the head stays
+    workers = [n for n in cluster._node_processes() if not n["head"]]
+    indexes = {n["index"] for n in workers}
+    killed = [n["node_id"] for n in cluster.get_status()["nodes"]
+              if n["runyard_index"] in indexes]
+    for worker in workers:
+        os.killpg(worker["pid"], signal.SIGKILL)
     details = run.wait_for_completion(timeout_seconds=180, raise_on_error=False)
     assert details["status"] == "Failed"
     error = details["error"]["error"]["message"]
     assert "node 1 (ray node" in error or "node 0 (ray node" in error
-    assert f"{killed[:12]} at " in error
+    assert any(f"{node_id[:12]} at " in error for node_id in killed)
     assert "died during the run" in error
     assert wait_for(lambda: not any(alive(pid) for pid in pids.values()), timeout=30)
     # the head and the next run go on: it needs two nodes again, so the cluster scales up

@@ -277,7 +277,7 @@ class RayCompute(ComputeTarget):
 
     def _start_worker_node(self) -> None:
         """One more worker node (call with the lock held)."""
-        nodes = [n for n in self._node_processes() if alive(n["pid"])]
+        nodes = [n for n in self._node_processes() if self._is_ours(n)]
         index = max((n["index"] for n in nodes), default=0) + 1
         command = ["ray", "start", f"--address={self.gcs_address}", "--disable-usage-stats",
                    *self._resource_flags(index)]
@@ -291,7 +291,7 @@ class RayCompute(ComputeTarget):
         if not self.owned:
             return 0
         with self._locked():
-            running = [n for n in self._node_processes() if alive(n["pid"])]
+            running = [n for n in self._node_processes() if self._is_ours(n)]
             wanted = min(count, int(self.config["max_nodes"])) - len(running)
             for _ in range(max(0, wanted)):
                 self._start_worker_node()
@@ -329,7 +329,7 @@ class RayCompute(ComputeTarget):
     def _head_failure(self) -> str | None:
         """Why an owned head is not running, from its log, or None while it runs."""
         head = next((n for n in self._node_processes() if n.get("head")), None)
-        if head is not None and alive(head["pid"]):
+        if head is not None and self._is_ours(head):
             return None
         from runyard._local import read_tail
 
@@ -429,7 +429,7 @@ class RayCompute(ComputeTarget):
         idle_limit = float(self.config["idle_seconds_before_scaledown"])
         stopped: list[int] = []
         with self._locked():
-            processes = [n for n in self._node_processes() if alive(n["pid"])]
+            processes = [n for n in self._node_processes() if self._is_ours(n)]
             floor = max(1, int(self.config["min_nodes"]))
             by_index = {n["index"]: n for n in processes if not n.get("head")}
             for node in _gcs_nodes(self.gcs_address, self.ray_environment()):
@@ -438,7 +438,7 @@ class RayCompute(ComputeTarget):
                 index = node.get("runyard_index")
                 idle = node.get("idle_seconds")
                 if isinstance(index, int) and index in by_index and idle is not None \
-                        and idle >= idle_limit:
+                        and idle >= idle_limit and self._is_ours(by_index[index]):
                     _stop_process_group(by_index[index]["pid"])
                     stopped.append(index)
             if stopped:
@@ -519,10 +519,22 @@ class RayCompute(ComputeTarget):
             shutil.rmtree(self.state_dir, ignore_errors=True)
         self.workspace.store.delete_compute_target(self.name)
 
+    def _is_ours(self, node: dict[str, Any]) -> bool:
+        """Whether `node`'s pid is still that node's `ray start` (pids get reused)."""
+        try:
+            with open(f"/proc/{node['pid']}/cmdline", "rb") as handle:
+                command = handle.read()
+        except OSError:
+            return False
+        port = str(self.gcs_address or "").rsplit(":", 1)[-1].encode()
+        return (b"start" in command and port in command
+                and f"runyard_node_{node['index']}".encode() in command and alive(node["pid"]))
+
     def _stop_all_nodes(self) -> None:
         nodes = self._node_processes()
         for node in sorted(nodes, key=lambda n: bool(n.get("head"))):  # head last
-            _stop_process_group(node["pid"])
+            if self._is_ours(node):
+                _stop_process_group(node["pid"])
 
 
 def job_id(run_id: str) -> str:
