@@ -286,8 +286,8 @@ class RayCompute(ComputeTarget):
         self._write_nodes(nodes)
 
     def ensure_nodes(self, count: int) -> int:
-        """Owned clusters: start worker nodes until `count` nodes run (at most max_nodes);
-        return how many were started."""
+        """Owned clusters: start worker nodes until `count` of this cluster's node processes
+        run (at most max_nodes); return how many were started."""
         if not self.owned:
             return 0
         with self._locked():
@@ -296,6 +296,12 @@ class RayCompute(ComputeTarget):
             for _ in range(max(0, wanted)):
                 self._start_worker_node()
         return max(0, wanted)
+
+    def scale_up(self, needed: int) -> int:
+        """Owned clusters, for a run Ray cannot place: start the nodes it lacks (it needs
+        `needed` separate nodes), or one more when there are enough but they are busy."""
+        running = len([n for n in self._node_processes() if self._is_ours(n)])
+        return self.ensure_nodes(max(needed, running + 1))
 
     # -- waiting and status -------------------------------------------------------------
     def _request(self, method: str, path: str, body: dict[str, Any] | None = None,

@@ -33,7 +33,7 @@ from runyard.distributed.plan import Plan, ProcessSpec, make_plan
 from runyard.supervisor._group import Outcome, ProcessGroup
 from runyard.supervisor._supervisor import POLL_SECONDS, Supervisor, _Stop
 
-SCALE_UP_COOLDOWN = 15.0   # seconds between two worker nodes started for one pending run
+SCALE_UP_COOLDOWN = 30.0   # seconds between two worker nodes started for one pending run
 AGENT_CALL_TIMEOUT = 600.0
 
 
@@ -258,7 +258,7 @@ class RaySupervisor(Supervisor):
             now = time.monotonic()
             if self.compute.owned and now - last_scale > SCALE_UP_COOLDOWN and \
                     len(alive) < int(self.compute.config["max_nodes"]):
-                started = self.compute.ensure_nodes(max(len(alive) + 1, len(bundles)))
+                started = self.compute.scale_up(len(bundles))
                 last_scale = now
             detail = (f"waiting for {wanted}; {self.compute.name} has {len(alive)} node(s) "
                       f"up (max_nodes {self.compute.config['max_nodes']})")
