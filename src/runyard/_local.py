@@ -35,3 +35,17 @@ def human_size(size: int | None) -> str:
             return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports free on this machine now (bound to port 0, then released)."""
+    import socket
+
+    handles = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for handle in handles:
+            handle.bind(("127.0.0.1", 0))
+        return [handle.getsockname()[1] for handle in handles]
+    finally:
+        for handle in handles:
+            handle.close()

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runyard._local import free_ports
 from runyard._procfs import alive
 from runyard.compute.base import ComputeTarget
 from runyard.errors import ComputeTargetException, ValidationError
@@ -237,7 +238,7 @@ class RayCompute(ComputeTarget):
             descriptor = os.open(token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "w") as handle:
                 handle.write(secrets.token_hex(32))
-        ports = _free_ports(4)
+        ports = free_ports(4)
         self.config["gcs_address"] = f"127.0.0.1:{ports[0]}"
         self.config["dashboard_url"] = f"http://127.0.0.1:{ports[1]}"
         command = ["ray", "start", "--head", f"--port={ports[0]}",
@@ -453,8 +454,6 @@ class RayCompute(ComputeTarget):
 
     # -- runs ---------------------------------------------------------------------------
     def check_submission(self, config: dict[str, Any]) -> None:
-        from runyard.distributed.plan import make_plan
-
         distributed = config.get("distributed")
         use_gpu = bool((config.get("estimator") or {}).get("use_gpu"))
         node_count = int((distributed or {}).get("node_count", 1))
@@ -467,9 +466,7 @@ class RayCompute(ComputeTarget):
                 "MPI across several Ray nodes is not supported yet (mpirun would need ssh "
                 "between the nodes); run the ranks on one node (process_count_per_node), "
                 "or use TensorflowConfiguration / PyTorchConfiguration")
-        plan = make_plan(distributed, [f"node{i}" for i in range(node_count)],
-                         iter(range(1, 100000)))
-        per_node = bundle_sizes(plan, node_count)
+        per_node = processes_per_node(distributed)
         cpus = float(self.resources.get("CPU", 1))
         gpus = min(float(self.resources.get("GPU", 0)), _gpus_here()) if self.owned \
             else float(self.resources.get("GPU", 0))
@@ -547,8 +544,14 @@ def job_id(run_id: str) -> str:
     return f"runyard-{run_id}"
 
 
-def bundle_sizes(plan: Any, node_count: int) -> list[int]:
-    """How many of the plan's processes land on each node."""
+def processes_per_node(distributed: dict[str, Any] | None) -> list[int]:
+    """How many processes of a run with this distributed configuration land on each of its
+    nodes (the plan's placement, made with placeholder addresses)."""
+    from runyard.distributed.plan import make_plan
+
+    node_count = int((distributed or {}).get("node_count", 1))
+    plan = make_plan(distributed, [f"node{i}" for i in range(node_count)],
+                     iter(range(1, 100000)))
     counts = [0] * max(node_count, plan.node_count, 1)
     for process in plan.processes:
         counts[process.node_rank] += 1
@@ -605,16 +608,3 @@ def _gpus_here() -> int:
     from runyard.train.estimator import _gpu_count
 
     return _gpu_count()
-
-
-def _free_ports(count: int) -> list[int]:
-    import socket
-
-    handles = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for handle in handles:
-            handle.bind(("127.0.0.1", 0))
-        return [handle.getsockname()[1] for handle in handles]
-    finally:
-        for handle in handles:
-            handle.close()

@@ -16,25 +16,23 @@ from pathlib import Path
 import runyard
 
 
-def _package_files() -> list[Path]:
-    root = Path(runyard.__file__).parent
-    return sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
-
-
-def ensure_runtime_shim(cache_root: Path) -> Path:
-    """A folder whose `runyard/` is this runyard's source; return the folder."""
-    root = Path(runyard.__file__).parent
+def copy_of_package(source: Path, package: str, folder: Path) -> Path:
+    """A folder under `folder`, named by the hash of the `.py` files under `source`, whose
+    `<package>/` holds a copy of them; made whole (written under a temporary name, then
+    renamed) or found; return it."""
+    files = sorted(p for p in source.rglob("*.py") if "__pycache__" not in p.parts)
     digest = hashlib.sha256()
-    files = _package_files()
     for path in files:
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.relative_to(source).as_posix().encode() + b"\0")
         digest.update(path.read_bytes())
-    target = cache_root / ".runtime" / digest.hexdigest()[:16]
-    if (target / "runyard" / "__init__.py").is_file():
+    key = digest.hexdigest()[:16]
+    target = folder / key
+    if (target / package / "__init__.py").is_file():
         return target
-    temporary = cache_root / ".runtime" / f".tmp-{digest.hexdigest()[:16]}-{os.getpid()}"
+    temporary = folder / f".tmp-{key}-{os.getpid()}"
+    shutil.rmtree(temporary, ignore_errors=True)
     for path in files:
-        destination = temporary / "runyard" / path.relative_to(root)
+        destination = temporary / package / path.relative_to(source)
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, destination)
     try:
@@ -42,3 +40,8 @@ def ensure_runtime_shim(cache_root: Path) -> Path:
     except OSError:  # another run made it first
         shutil.rmtree(temporary, ignore_errors=True)
     return target
+
+
+def ensure_runtime_shim(cache_root: Path) -> Path:
+    """A folder whose `runyard/` is this runyard's source; return the folder."""
+    return copy_of_package(Path(runyard.__file__).parent, "runyard", cache_root / ".runtime")

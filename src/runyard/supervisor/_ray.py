@@ -18,6 +18,7 @@ see `runyard.compute.ray`) owns the run as on the local compute. Differences:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import signal
@@ -28,7 +29,7 @@ from typing import Any, cast
 
 from runyard import _status
 from runyard.compute import get_compute_target
-from runyard.compute.ray import RayCompute, bundle_sizes
+from runyard.compute.ray import RayCompute, processes_per_node
 from runyard.distributed.plan import Plan, ProcessSpec, make_plan
 from runyard.supervisor._group import Outcome, ProcessGroup
 from runyard.supervisor._supervisor import POLL_SECONDS, Supervisor, _Stop
@@ -101,11 +102,11 @@ class NodeAgent:
     def where(self) -> dict[str, Any]:
         import ray
 
-        from runyard.compute.ray import _free_ports
+        from runyard._local import free_ports
 
         return {"ip": ray.util.get_node_ip_address(),  # type: ignore[no-untyped-call]
                 "node_id": ray.get_runtime_context().get_node_id(),
-                "pid": os.getpid(), "ports": _free_ports(8)}
+                "pid": os.getpid(), "ports": free_ports(8)}
 
     def _say(self, message: str) -> None:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
@@ -142,8 +143,7 @@ class NodeAgent:
         for key in ("CUDA_VISIBLE_DEVICES",):  # what Ray gave this node's bundle
             if key in os.environ:
                 env[key] = os.environ[key]
-        specs = tuple(ProcessSpec(**{k: v for k, v in p.items()})
-                      for p in plan["processes"])
+        specs = tuple(ProcessSpec(**p) for p in plan["processes"])
         subplan = _subplan(Plan(plan["kind"], specs, plan["node_count"], plan["launcher"]),
                            self.node)
         self._say(f"{count} files in {self.workdir}; starting {subplan.world_size} "
@@ -207,6 +207,7 @@ class RaySupervisor(Supervisor):
         self.agents: list[Any] = []
         self.nodes: list[dict[str, Any]] = []
         self.plan: Plan | None = None
+        self.dead_agents: set[int] = set()  # indexes of agents whose node died
 
     # -- placement ----------------------------------------------------------------------
     def _connect(self) -> None:
@@ -226,11 +227,7 @@ class RaySupervisor(Supervisor):
     def _bundles(self) -> tuple[list[dict[str, float]], list[int]]:
         """The placement group's bundles (one per node that has processes) and, for each,
         the plan's node rank."""
-        distributed = self.config.get("distributed")
-        node_count = int((distributed or {}).get("node_count", 1))
-        draft = make_plan(distributed, [f"node{i}" for i in range(node_count)],
-                          iter(range(1, 100000)))
-        sizes = bundle_sizes(draft, node_count)
+        sizes = processes_per_node(self.config.get("distributed"))
         use_gpu = bool((self.config.get("estimator") or {}).get("use_gpu"))
         occupied = [node for node, count in enumerate(sizes) if count]
         bundles = [{"CPU": float(sizes[node]), **({"GPU": float(sizes[node])} if use_gpu
@@ -256,8 +253,7 @@ class RaySupervisor(Supervisor):
             alive = [n for n in ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call]
             started = 0
             now = time.monotonic()
-            if self.compute.owned and now - last_scale > SCALE_UP_COOLDOWN and \
-                    len(alive) < int(self.compute.config["max_nodes"]):
+            if self.compute.owned and now - last_scale > SCALE_UP_COOLDOWN:
                 started = self.compute.scale_up(len(bundles))
                 last_scale = now
             detail = (f"waiting for {wanted}; {self.compute.name} has {len(alive)} node(s) "
@@ -303,14 +299,13 @@ class RaySupervisor(Supervisor):
         # the plan's node ranks become the bundles' indexes
         renumber = {node_rank: index for index, node_rank in enumerate(occupied)}
         self.plan = Plan(plan.kind, tuple(
-            ProcessSpec(**{**_spec_dict(p), "node_rank": renumber[p.node_rank]})
-            for p in plan.processes), plan.node_count, plan.launcher)
+            dataclasses.replace(p, node_rank=renumber[p.node_rank]) for p in plan.processes),
+            plan.node_count, plan.launcher)
         self.check_cancel()
 
     def _execute(self) -> Outcome:
         plan = self.plan
         assert plan is not None
-        config = dict(self.config)
         env = self._environment()
         command = [self.interpreter, self.config["script"], *self.config.get("arguments", [])]
         self.group = RemoteGroup(plan, command, self.dir / "wd", env, self.logs,
@@ -320,7 +315,7 @@ class RaySupervisor(Supervisor):
         self.say(f"starting {plan.world_size} process(es) ({plan.kind}) on "
                  f"{len(self.agents)} node(s): {' '.join(command)}")
         plan_dict = plan.to_dict()
-        self._call([agent.start.remote(config, plan_dict, env, self.interpreter,
+        self._call([agent.start.remote(self.config, plan_dict, env, self.interpreter,
                                        self.run["snapshot_id"]) for agent in self.agents],
                    AGENT_CALL_TIMEOUT)
         group = self.group
@@ -369,62 +364,27 @@ class RaySupervisor(Supervisor):
         self.dead_agents.add(index)
         return f"node {index} ({where}) died during the run: {reason[:300]}"
 
-    @property
-    def dead_agents(self) -> set[int]:
-        if not hasattr(self, "_dead_agents"):
-            self._dead_agents: set[int] = set()
-        return self._dead_agents
-
-    def _stop_agents(self, grace: float) -> int:
+    def _stop_processes(self) -> int:
+        """Every live node's agent stops its processes; a dead node has none left."""
         import ray
+
+        from runyard.supervisor._supervisor import KILL_GRACE_SECONDS
 
         left = 0
         for index, agent in enumerate(self.agents):
             if index in self.dead_agents:
                 continue
             try:
-                left += int(ray.get(agent.stop.remote(grace), timeout=grace + 30))
+                left += int(ray.get(agent.stop.remote(KILL_GRACE_SECONDS),
+                                    timeout=KILL_GRACE_SECONDS + 30))
             except Exception as e:  # noqa: BLE001 - a dead node has nothing left to stop
                 self.say(f"node {index}: could not stop its processes: {e}")
                 self.dead_agents.add(index)
         return left
 
-    def _finish(self, outcome: Outcome) -> None:
-        from runyard.supervisor._supervisor import KILL_GRACE_SECONDS
-
-        leftovers = self._stop_agents(KILL_GRACE_SECONDS)
-        self.ingest.poll()
-        if leftovers:
-            self.say(f"stopped {leftovers} process(es) still running after the run was "
-                     f"decided")
-        self.transition(_status.FINALIZING)
-        self._upload()
-        if outcome.ok:
-            self.transition(_status.COMPLETED)
-        else:
-            self.transition(_status.FAILED, error=outcome.error)
-
-    def _stop(self, stop: _Stop) -> None:
-        from runyard.supervisor._supervisor import KILL_GRACE_SECONDS
-
-        self.say(f"stopping: {stop.reason}")
-        if stop.status == _status.CANCELED and self.status not in _status.TERMINAL:
-            with contextlib.suppress(_Stop):
-                self.transition(_status.CANCEL_REQUESTED)
-        self._stop_agents(KILL_GRACE_SECONDS)
-        try:
-            self.ingest.poll()
-            if self.group is not None:
-                self._upload()
-        except Exception as e:  # noqa: BLE001 - the end state matters more
-            self.say(f"could not save outputs: {e}")
-        if self.status in _status.TERMINAL:
-            return
-        error = None if stop.status == _status.CANCELED else stop.reason
-        with contextlib.suppress(_Stop):
-            self.transition(stop.status, detail=stop.reason, error=error)
-
-    def _upload(self) -> None:
+    def _upload_outputs(self) -> None:
+        """Each node's agent uploads its ./outputs, node 0 first; names an earlier node
+        uploaded are kept."""
         import ray
 
         taken: list[str] = []
@@ -438,13 +398,6 @@ class RaySupervisor(Supervisor):
                 continue
             self.store.add_files(self.run_id, uploaded)
             taken.extend(name for name, _ in uploaded)
-        uploaded_logs: list[tuple[str, int]] = []
-        self._log.flush()
-        for path in sorted(p for p in self.logs.rglob("*") if p.is_file()):
-            name = f"logs/{path.relative_to(self.logs).as_posix()}"
-            uploaded_logs.append((name, self.ws.artifacts.put_file(
-                path, f"runs/{self.run_id}/{name}")))
-        self.store.add_files(self.run_id, uploaded_logs)
 
     def _cleanup(self) -> None:
         try:
@@ -465,13 +418,6 @@ class RaySupervisor(Supervisor):
         except Exception as e:  # noqa: BLE001 - scaling down is best effort
             self.say(f"scale down: {e}")
         super()._cleanup()
-
-
-def _spec_dict(spec: ProcessSpec) -> dict[str, Any]:
-    return {"role": spec.role, "index": spec.index, "rank": spec.rank,
-            "local_rank": spec.local_rank, "node_rank": spec.node_rank, "host": spec.host,
-            "port": spec.port, "env": spec.env, "decides": spec.decides,
-            "is_ps": spec.is_ps, "serves": spec.serves}
 
 
 def _describe(bundles: list[dict[str, float]]) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from runyard import _status
+from runyard._local import free_ports
 from runyard.artifacts import snapshot
 from runyard.azureml._in_run import ensure_azureml_shim
 from runyard.compute import get_compute_target
@@ -241,7 +242,7 @@ class Supervisor:
         return env
 
     def _plan(self) -> Plan:
-        ports = iter(_free_ports(64))
+        ports = iter(free_ports(64))
         return make_plan(self.config.get("distributed"), ["127.0.0.1"], ports)
 
     def _execute(self) -> Outcome:
@@ -268,15 +269,12 @@ class Supervisor:
         return outcome
 
     def _finish(self, outcome: Outcome) -> None:
-        group = self.group
-        assert group is not None, "a run is finished after its processes started"
+        assert self.group is not None, "a run is finished after its processes started"
         # what is still running now: parameter servers, stragglers, what the script left
-        leftovers = _processes.kill_tree(os.getpid(), KILL_GRACE_SECONDS,
-                                         waited_elsewhere=group.pids)
-        group.wait()
+        leftovers = self._stop_processes()
         self.ingest.poll()
         if leftovers:
-            self.say(f"stopped {len(leftovers)} process(es) still running after the run was "
+            self.say(f"stopped {leftovers} process(es) still running after the run was "
                      f"decided")
         self.transition(_status.FINALIZING)
         self._upload()
@@ -288,13 +286,10 @@ class Supervisor:
     def _stop(self, stop: _Stop) -> None:
         """End the run early: kill every process, keep what was logged, record why."""
         self.say(f"stopping: {stop.reason}")
-        waited = self.group.pids if self.group is not None else set()
         if stop.status == _status.CANCELED and self.status not in _status.TERMINAL:
             with contextlib.suppress(_Stop):
                 self.transition(_status.CANCEL_REQUESTED)
-        _processes.kill_tree(os.getpid(), KILL_GRACE_SECONDS, waited_elsewhere=waited)
-        if self.group is not None:
-            self.group.wait()
+        self._stop_processes()
         try:
             self.ingest.poll()
             if self.group is not None:
@@ -307,22 +302,36 @@ class Supervisor:
         with contextlib.suppress(_Stop):
             self.transition(stop.status, detail=stop.reason, error=error)
 
+    def _stop_processes(self) -> int:
+        """Stop every process of the run still running (SIGTERM, SIGKILL after
+        KILL_GRACE_SECONDS) and wait for them; return how many needed it."""
+        waited = self.group.pids if self.group is not None else set()
+        leftovers = _processes.kill_tree(os.getpid(), KILL_GRACE_SECONDS,
+                                         waited_elsewhere=waited)
+        if self.group is not None:
+            self.group.wait()
+        return len(leftovers)
+
     def _upload(self) -> None:
-        artifacts = self.ws.artifacts
+        self._upload_outputs()
+        self._log.flush()
+        self._upload_folder(self.logs, "logs")
+
+    def _upload_outputs(self) -> None:
+        self._upload_folder(self.workdir / "outputs", "outputs")
+
+    def _upload_folder(self, folder: Path, base: str) -> None:
+        """Every file under `folder` becomes the run's file `<base>/<relative path>`."""
+        if not folder.is_dir():
+            return
         uploaded: list[tuple[str, int]] = []
-        outputs = self.workdir / "outputs"
-        for folder, base in ((outputs, "outputs"), (self.logs, "logs")):
-            if not folder.is_dir():
-                continue
-            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-                name = f"{base}/{path.relative_to(folder).as_posix()}"
-                if base == "logs":
-                    self._log.flush()
-                size = artifacts.put_file(path, f"runs/{self.run_id}/{name}")
-                uploaded.append((name, size))
-                if len(uploaded) >= 500:
-                    self.store.add_files(self.run_id, uploaded)
-                    uploaded = []
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            name = f"{base}/{path.relative_to(folder).as_posix()}"
+            uploaded.append((name, self.ws.artifacts.put_file(
+                path, f"runs/{self.run_id}/{name}")))
+            if len(uploaded) >= 500:
+                self.store.add_files(self.run_id, uploaded)
+                uploaded = []
         self.store.add_files(self.run_id, uploaded)
 
     def _cleanup(self) -> None:
@@ -342,19 +351,3 @@ class Supervisor:
         crash_log = self.dir / "supervisor.log"  # the process's own stdout/stderr
         if not crash_log.exists() or crash_log.stat().st_size == 0:
             shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def _free_ports(count: int) -> list[int]:
-    """Ports free on this machine now (bound to port 0, then released)."""
-    import socket
-
-    sockets = []
-    try:
-        for _ in range(count):
-            handle = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            handle.bind(("127.0.0.1", 0))
-            sockets.append(handle)
-        return [handle.getsockname()[1] for handle in sockets]
-    finally:
-        for handle in sockets:
-            handle.close()

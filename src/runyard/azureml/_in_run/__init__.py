@@ -17,37 +17,13 @@ Invariants:
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
 from pathlib import Path
 
 SOURCE = Path(__file__).parent / "azureml"
 
 
-def _files() -> list[Path]:
-    return sorted(p for p in SOURCE.rglob("*.py") if "__pycache__" not in p.parts)
-
-
 def ensure_azureml_shim(cache_root: Path) -> Path:
     """The folder to put on PYTHONPATH (it holds `azureml/`); made on first use."""
-    files = _files()
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.relative_to(SOURCE).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
-    key = digest.hexdigest()[:16]
-    target = cache_root / ".azureml" / key
-    if (target / "azureml" / "__init__.py").is_file():
-        return target
-    temporary = cache_root / ".azureml" / f".tmp-{key}-{os.getpid()}"
-    shutil.rmtree(temporary, ignore_errors=True)
-    for path in files:
-        destination = temporary / "azureml" / path.relative_to(SOURCE)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, destination)
-    try:
-        os.rename(temporary, target)
-    except OSError:  # another supervisor made it first
-        shutil.rmtree(temporary, ignore_errors=True)
-    return target
+    from runyard.environment._shim import copy_of_package
+
+    return copy_of_package(SOURCE, "azureml", cache_root / ".azureml")
