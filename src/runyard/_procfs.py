@@ -18,6 +18,18 @@ def alive(pid: int) -> bool:
         return False
 
 
+def start_time(pid: int) -> int | None:
+    """When `pid` started, in clock ticks since boot (with the pid, it names one process:
+    pids get reused, start times do not repeat); None if there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    # fields after the command name start at the state (field 3); starttime is field 22
+    return int(stat[stat.rfind(b")") + 2:].split()[19])
+
+
 def is_supervisor_of(pid: int, run_id: str) -> bool:
     """True if `pid` is alive and is the supervisor of `run_id` (guards against pid reuse)."""
     try:

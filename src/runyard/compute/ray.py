@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runyard._local import free_ports
-from runyard._procfs import alive
+from runyard._procfs import alive, start_time
 from runyard.compute.base import ComputeTarget
 from runyard.errors import ComputeTargetException, ValidationError
 
@@ -247,7 +247,8 @@ class RayCompute(ComputeTarget):
                    "--include-dashboard=true", "--disable-usage-stats",
                    *self._resource_flags(0)]
         pid = self._spawn(command, "head")
-        self._write_nodes([{"pid": pid, "index": 0, "head": True, "started": time.time()}])
+        self._write_nodes([{"pid": pid, "index": 0, "head": True,
+                            "start_time": start_time(pid)}])
         self._save()
 
     def _resource_flags(self, index: int) -> list[str]:
@@ -283,7 +284,8 @@ class RayCompute(ComputeTarget):
         command = ["ray", "start", f"--address={self.gcs_address}", "--disable-usage-stats",
                    *self._resource_flags(index)]
         pid = self._spawn(command, f"node-{index}")
-        nodes.append({"pid": pid, "index": index, "head": False, "started": time.time()})
+        nodes.append({"pid": pid, "index": index, "head": False,
+                      "start_time": start_time(pid)})
         self._write_nodes(nodes)
 
     def ensure_nodes(self, count: int) -> int:
@@ -522,16 +524,11 @@ class RayCompute(ComputeTarget):
             shutil.rmtree(self.state_dir, ignore_errors=True)
         self.workspace.store.delete_compute_target(self.name)
 
-    def _is_ours(self, node: dict[str, Any]) -> bool:
-        """Whether `node`'s pid is still that node's `ray start` (pids get reused)."""
-        try:
-            with open(f"/proc/{node['pid']}/cmdline", "rb") as handle:
-                command = handle.read()
-        except OSError:
-            return False
-        port = str(self.gcs_address or "").rsplit(":", 1)[-1].encode()
-        return (b"start" in command and port in command
-                and f"runyard_node_{node['index']}".encode() in command and alive(node["pid"]))
+    @staticmethod
+    def _is_ours(node: dict[str, Any]) -> bool:
+        """Whether `node`'s process is still the one started for it (pids get reused: the
+        start time recorded at spawn tells)."""
+        return alive(node["pid"]) and start_time(node["pid"]) == node.get("start_time")
 
     def _stop_all_nodes(self) -> None:
         nodes = self._node_processes()
