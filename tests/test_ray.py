@@ -238,25 +238,34 @@ def test_a_run_survives_the_client_that_submitted_it(cluster: RayCompute,
     assert run.get_metrics()["survived"] == 1
 
 
-@pytest.mark.tf
-def test_multi_worker_mirrored_strategy_across_the_two_nodes(
-        cluster: RayCompute, cluster_workspace: Workspace, tmp_path: Path) -> None:
+def _tensorflow_on_two_nodes(cluster: RayCompute, script: str, tmp_path: Path,
+                             config: TensorflowConfiguration) -> Run:
+    """`script` (one of test_tf_distributed's, which log through `run`) with the
+    TensorFlow estimator on two nodes of the cluster, also logging its Ray node; the run
+    Completed."""
     from runyard.train import TensorFlow
-
-    from .test_tf_distributed import MWMS
 
     folder = tmp_path / "src"
     folder.mkdir()
-    (folder / "train.py").write_text(textwrap.dedent(MWMS) + textwrap.dedent("""
+    (folder / "train.py").write_text(textwrap.dedent(script) + textwrap.dedent("""
         run.log("ray_node", os.environ["RUNYARD_RAY_NODE_ID"])
     """))
     est = TensorFlow(source_directory=str(folder), entry_script="train.py",
                      script_params={"--folder": str(tmp_path)}, compute_target=cluster,
-                     node_count=2, distributed_training=TensorflowConfiguration(
-                         worker_count=2, parameter_server_count=0))
-    run = Experiment(cluster_workspace, "ray").submit(est)
+                     node_count=2, distributed_training=config)
+    run = Experiment(cluster.workspace, "ray").submit(est)
     details = run.wait_for_completion(timeout_seconds=600)
     assert details["status"] == "Completed", details.get("error")
+    return run
+
+
+@pytest.mark.tf
+def test_multi_worker_mirrored_strategy_across_the_two_nodes(
+        cluster: RayCompute, cluster_workspace: Workspace, tmp_path: Path) -> None:
+    from .test_tf_distributed import MWMS
+
+    run = _tensorflow_on_two_nodes(cluster, MWMS, tmp_path, TensorflowConfiguration(
+        worker_count=2, parameter_server_count=0))
     nodes = _nodes_of(run)
     assert set(nodes) == {0, 1}
     assert nodes[0] != nodes[1]
@@ -270,22 +279,10 @@ def test_multi_worker_mirrored_strategy_across_the_two_nodes(
 @pytest.mark.tf
 def test_parameter_servers_across_nodes(cluster: RayCompute, cluster_workspace: Workspace,
                                         tmp_path: Path) -> None:
-    from runyard.train import TensorFlow
-
     from .test_tf_distributed import TF1
 
-    folder = tmp_path / "src"
-    folder.mkdir()
-    (folder / "train.py").write_text(textwrap.dedent(TF1) + textwrap.dedent("""
-        run.log("ray_node", os.environ["RUNYARD_RAY_NODE_ID"])
-    """))
-    est = TensorFlow(source_directory=str(folder), entry_script="train.py",
-                     script_params={"--folder": str(tmp_path)}, compute_target=cluster,
-                     node_count=2, distributed_training=TensorflowConfiguration(
-                         worker_count=2, parameter_server_count=1))
-    run = Experiment(cluster_workspace, "ray").submit(est)
-    details = run.wait_for_completion(timeout_seconds=600)
-    assert details["status"] == "Completed", details.get("error")
+    run = _tensorflow_on_two_nodes(cluster, TF1, tmp_path, TensorflowConfiguration(
+        worker_count=2, parameter_server_count=1))
     totals = sorted(row["value"] for row in
                     cluster_workspace.store.get_metrics(run.id, "total"))
     assert len(totals) == 2
