@@ -60,8 +60,10 @@ def test_changed_files_need_overwrite(workspace: Workspace, data: Path, tmp_path
     (data / "labels.txt").write_text("0 1 2 3\n")
     code, _, err = invoke(workspace, "datastore", "upload", str(data))
     assert code == 2
-    assert err.startswith("error: 1 file(s) already exist with other content")
-    assert "--overwrite" in err
+    assert err.startswith("error: 1 file(s) already exist in datastore ")
+    assert err.strip().endswith("with other content, e.g. labels.txt; pass --overwrite to "
+                                "replace them")
+    assert "=True" not in err
     code, _, _ = invoke(workspace, "datastore", "upload", str(data), "--overwrite")
     assert code == 0
     stored = workspace.get_default_datastore().local_path

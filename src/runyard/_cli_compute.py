@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
-from runyard._cli_util import print_rich
+from runyard._cli_util import RunyardGroup, print_rich
 
 if TYPE_CHECKING:
     from runyard.cli import _State
 
 
-@click.group()
+@click.group(cls=RunyardGroup)
 def compute() -> None:
     """Compute targets: where runs go."""
 
@@ -31,7 +31,9 @@ def list_compute(state: _State) -> None:
     print_rich(table)
 
 
-@compute.command("create")
+@compute.command("create", sdk_names={
+    "node_resources['CPU']": "--cpus", "node_resources['GPU']": "--gpus",
+    "node_resources['memory_gib']": "--memory-gib"})
 @click.argument("name")
 @click.option("--address", help="Attach to this Ray cluster (its dashboard URL, "
                                 "http://head:8265); without it, start one on this machine.")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
-from runyard._cli_util import Failure, print_rich
+from runyard._cli_util import RunyardGroup, cli_spelling, print_rich
 
 if TYPE_CHECKING:
     from runyard.cli import _State
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 _DEFAULT = "workspaceblobstore"
 
 
-@click.group()
+@click.group(cls=RunyardGroup)
 def datastore() -> None:
     """Datastores: named folders or object-store URLs for a workspace's data."""
 
@@ -26,12 +26,6 @@ def _get(state: _State, name: str) -> Datastore:
     from runyard.data import Datastore
 
     return Datastore.get(state.workspace(), name)
-
-
-def _existing(error: Exception) -> Failure:
-    there = getattr(error, "paths", None) or ["?"]
-    return Failure(f"{len(there)} file(s) already exist with other content, e.g. "
-                   f"{there[0]}; pass --overwrite to replace them")
 
 
 @datastore.command("list")
@@ -56,18 +50,14 @@ def upload(state: _State, src_dir: Path, name: str, target: str | None,
     """Upload the files below SRC_DIR (a progress bar on stderr)."""
     from runyard.data import _transfer
     from runyard.data.datastore import datastore_path
-    from runyard.errors import FileExistsNoOverwriteError
-
     store = _get(state, name)
     prefix = datastore_path(target, what="--target")
     files = [(path, _transfer.join_key(prefix, relative), size)
              for path, relative, size in _transfer.folder_files(src_dir)]
-    try:
-        report = _transfer.upload(store.backend, files, overwrite=overwrite,
-                                  show_progress=True, description=f"uploading to {name}")
-    except FileExistsNoOverwriteError as e:
-        raise _existing(e) from e
-    click.echo(report.summary("uploaded", f"to {name}:{prefix or '/'}"))
+    report = _transfer.upload(store.backend, files, overwrite=overwrite,
+                              show_progress=True, description=f"uploading to {name}")
+    summary = report.summary("uploaded", f"to {name}:{prefix or '/'}")
+    click.echo(cli_spelling(summary, click.get_current_context().command))
 
 
 @datastore.command("download", context_settings={"show_default": True})
@@ -80,11 +70,7 @@ def upload(state: _State, src_dir: Path, name: str, target: str | None,
 def download(state: _State, target_dir: Path, name: str, prefix: str | None,
              overwrite: bool) -> None:
     """Download files into TARGET_DIR, under their paths on the datastore."""
-    from runyard.errors import FileExistsNoOverwriteError
-
     store = _get(state, name)
-    try:
-        report = store._download(target_dir, prefix, overwrite, show_progress=True)
-    except FileExistsNoOverwriteError as e:
-        raise _existing(e) from e
-    click.echo(report.summary("downloaded", f"to {target_dir}"))
+    report = store._download(target_dir, prefix, overwrite, show_progress=True)
+    summary = report.summary("downloaded", f"to {target_dir}")
+    click.echo(cli_spelling(summary, click.get_current_context().command))

@@ -12,10 +12,10 @@ from typing import Any
 import click
 from rich.table import Table
 
-from runyard._cli_util import Failure, human_size, local_time, print_rich
+from runyard._cli_util import Failure, RunyardGroup, human_size, local_time, print_rich
 
 
-@click.group()
+@click.group(cls=RunyardGroup)
 def env() -> None:
     """Environments built on this machine (uv virtual environments, cached by content)."""
 

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
-from runyard._cli_util import Failure, human_size, local_time, make_console, print_rich
+from runyard._cli_util import (
+    Failure,
+    RunyardGroup,
+    human_size,
+    local_time,
+    make_console,
+    print_rich,
+)
 
 if TYPE_CHECKING:
     from runyard.cli import _State
@@ -41,7 +48,7 @@ def _framework(model: Model) -> str:
     return " ".join(parts) or "-"
 
 
-@click.group()
+@click.group(cls=RunyardGroup)
 def models() -> None:
     """Registered models: list them, show one, download one."""
 
@@ -108,7 +115,7 @@ def show_model(state: _State, reference: str) -> None:
     print_rich("\nfiles", listing)
 
 
-@models.command("download")
+@models.command("download", sdk_names={"target_dir": "--output"})
 @click.argument("reference", metavar="NAME[:VERSION]")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               help="Folder to write the model's file or folder into  [default: here]")
@@ -118,15 +125,9 @@ def show_model(state: _State, reference: str) -> None:
 def download_model(state: _State, reference: str, output: Path | None,
                    exist_ok: bool) -> None:
     """Download a model version (every file checked against its registered sha256)."""
-    from runyard.errors import FileExistsNoOverwriteError
-
     model = _model(state, reference)
     status = make_console(stderr=True)
-    try:
-        with status.status(f"downloading model {model.id}"):
-            path = model.download(target_dir=output or Path.cwd(), exist_ok=exist_ok)
-    except FileExistsNoOverwriteError as e:
-        raise Failure(f"{getattr(e, 'path', e)} already exists; pass --exist-ok to replace "
-                      f"its files, or --output another folder") from e
+    with status.status(f"downloading model {model.id}"):
+        path = model.download(target_dir=output or Path.cwd(), exist_ok=exist_ok)
     click.echo(path)
     click.echo(f"model {model.id}: {len(model.files)} file(s) verified", err=True)

@@ -4,9 +4,12 @@ Invariants:
 - Every command finds its workspace with `Workspace.from_config()`, from the current
   folder or from `--workspace` / `RUNYARD_WORKSPACE`.
 - A runyard error (and a FileNotFoundError, KeyError or other OSError from runyard) ends
-  the command with exit code 2 and one line `error: ...` on stderr, never a traceback.
+  the command with exit code 2 and one line `error: ...` on stderr, never a traceback,
+  written with the command's options where the SDK's message names its arguments
+  (`_cli_util.RunyardCommand`).
   `submit` exits 1 when the run it followed ended Failed or Canceled, 130 on Ctrl-C.
-- Ctrl-C only stops *watching* a run; runs are canceled by `runyard cancel` alone.
+- Ctrl-C only stops *watching* a run (`submit`, `logs --follow`, `cancel --wait`) and
+  says so; runs are canceled by `runyard cancel` alone.
 - Importing this module loads click and rich, not SQLAlchemy: the run history is opened
   by the command that needs it.
 """
@@ -17,20 +20,29 @@ import json
 import math
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from rich.table import Table
 from rich.text import Text
 
 from runyard import __version__, _status
-from runyard._cli_util import Failure, human_size, local_time, make_console, print_rich
-from runyard.errors import RunyardError
+from runyard._cli_util import (
+    Failure,
+    RunyardCommand,
+    RunyardGroup,
+    human_size,
+    local_time,
+    make_console,
+    print_rich,
+)
 
 if TYPE_CHECKING:
+    from runyard.environment import Environment
     from runyard.run import Run
     from runyard.workspace import Workspace
 
@@ -41,24 +53,6 @@ _STATUS_STYLES = {_status.COMPLETED: "green", _status.FAILED: "red",
 
 
 # -- plumbing ------------------------------------------------------------------------------
-def _message(error: BaseException) -> str:
-    if isinstance(error, KeyError) and not isinstance(error, RunyardError) and error.args:
-        return str(error.args[0])  # KeyError's str() is the repr of its key
-    return str(error) or type(error).__name__
-
-
-class _RunyardGroup(click.Group):
-    """The root group: turns runyard's errors into `error: ...` and exit code 2."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except BrokenPipeError:
-            raise  # click's main() quiets a closed pipe (`runyard logs ... | head`)
-        except (RunyardError, OSError, KeyError) as e:
-            raise Failure(_message(e)) from e
-
-
 @dataclass
 class _State:
     workspace_path: Path | None
@@ -115,7 +109,7 @@ def _value(value: Any) -> str:
 
 
 # -- the command group ---------------------------------------------------------------------
-@click.group(cls=_RunyardGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=RunyardGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--workspace", "workspace_path", type=click.Path(path_type=Path),
               envvar="RUNYARD_WORKSPACE", show_envvar=True,
               help="Workspace folder (or its config.json); default: found from the "
@@ -160,17 +154,12 @@ def _sanitized_name(folder: Path) -> str:
 @click.pass_obj
 def init(state: _State, name: str | None, path: Path | None, exist_ok: bool) -> None:
     """Create a workspace (NAME defaults to the folder's name)."""
-    from runyard.errors import WorkspaceExistsError
     from runyard.workspace import CONFIG_DIR, CONFIG_FILE, Workspace
 
     folder = (path or state.workspace_path or Path.cwd()).resolve()
     existed = (folder / CONFIG_DIR / CONFIG_FILE).is_file()
-    try:
-        workspace = Workspace.create(name or _sanitized_name(folder), path=folder,
-                                     exist_ok=exist_ok)
-    except WorkspaceExistsError as e:
-        raise Failure(f"a workspace already exists in {folder}; pass --exist-ok to "
-                       f"use it") from e
+    workspace = Workspace.create(name or _sanitized_name(folder), path=folder,
+                                 exist_ok=exist_ok)
     workspace.store.close()
     verb = "using existing" if existed else "created"
     click.echo(f"{verb} workspace {workspace.name!r} at {workspace.path}")
@@ -187,23 +176,125 @@ def _parse_tags(values: tuple[str, ...]) -> dict[str, str]:
     return tags
 
 
+def _python_files(folder: Path) -> list[str]:
+    try:
+        return sorted(entry.name for entry in folder.iterdir()
+                      if entry.suffix == ".py" and entry.is_file())
+    except OSError:
+        return []
+
+
+def _folder_given(script: str, folder: Path) -> Failure:
+    found = _python_files(folder)
+    example = next((n for n in ("train.py", "main.py") if n in found), found[0] if found
+                   else "train.py")
+    listed = f" (its Python files: {', '.join(found[:5])}{' ...' if len(found) > 5 else ''})" \
+        if found else ""
+    return Failure(f"{script} is a folder, not a script{listed}; name the script to run, "
+                   f"like {Path(script) / example}: its folder is what is snapshotted")
+
+
 def _source_and_script(script: str, source_dir: Path | None) -> tuple[Path, str]:
     """The source folder and the script's path inside it: SCRIPT is taken relative to
-    --source-dir when it is there, else relative to the current folder."""
+    --source-dir when it is there, else relative to the current folder. A script that is
+    not a file is refused here, in the command line's words."""
     given = Path(script)
     if source_dir is None:
         resolved = given.resolve()
+        if resolved.is_dir():
+            raise _folder_given(script, resolved)
+        if not resolved.is_file():
+            raise Failure(f"script {script} not found" + (
+                "" if resolved.parent.is_dir() else f" (no folder {resolved.parent})"))
         return resolved.parent, resolved.name
     source = source_dir.resolve()
-    if not given.is_absolute() and (source / given).is_file():
+    if not source.is_dir():
+        what = "is not a folder" if source.exists() else "not found"
+        raise Failure(f"--source-dir {source_dir} {what}")
+    in_source = not given.is_absolute() and (source / given).exists()
+    resolved = (source / given if in_source else given).resolve()
+    if not resolved.is_relative_to(source):
+        raise Failure(f"script {script} is outside --source-dir {source}; only that folder "
+                      f"is snapshotted, so the script must be inside it")
+    if resolved.is_dir():
+        raise _folder_given(script, resolved)
+    if not resolved.is_file():
+        raise Failure(f"script {script} not found in --source-dir {source}")
+    if in_source:
         return source, given.as_posix()
-    resolved = given.resolve()
-    if resolved.is_relative_to(source):
-        return source, resolved.relative_to(source).as_posix()
-    return source, script  # ScriptRunConfig says what is wrong with it
+    return source, resolved.relative_to(source).as_posix()
 
 
-@cli.command(context_settings={"show_default": True})
+def _environment(experiment_name: str, pip_packages: tuple[str, ...],
+                 requirements: Path | None, environment: str | None,
+                 state: _State) -> Environment | None:
+    """The run's environment from --pip / --requirements (built with uv, cached by
+    content), or a registered one (--environment NAME[:VERSION]); None: this interpreter."""
+    from runyard.environment import Environment
+
+    if environment is not None:
+        if pip_packages or requirements is not None:
+            given = "--pip" if pip_packages else "--requirements"
+            raise Failure(f"--environment {environment} cannot be combined with {given}: a "
+                          f"registered environment is used as it was registered; register "
+                          f"one with these packages, or leave out --environment")
+        name, colon, version = environment.rpartition(":")
+        if not colon:
+            return Environment.get(state.workspace(), environment)
+        if not name or not version.isdigit() or int(version) < 1:
+            raise Failure(f"--environment {environment!r}: give NAME or NAME:VERSION, with a "
+                          f"version from 1")
+        return Environment.get(state.workspace(), name, int(version))
+    if requirements is not None:
+        if requirements.is_dir():
+            raise Failure(f"--requirements {requirements} is a folder, not a requirements "
+                          f"file")
+        if not requirements.is_file():
+            raise Failure(f"--requirements {requirements}: file not found")
+        built = Environment.from_pip_requirements(experiment_name, requirements)
+    elif pip_packages:
+        built = Environment(experiment_name)
+    else:
+        return None
+    for package in pip_packages:
+        built.python.conda_dependencies.add_pip_package(package)
+    return built
+
+
+class _SubmitCommand(RunyardCommand):
+    """`submit`, which says where `--` goes when an option after SCRIPT is unknown."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as e:
+            hint = self._double_dash_hint(ctx, args, e.option_name)
+            if hint is None:
+                raise
+            raise Failure(hint) from e
+
+    def _double_dash_hint(self, ctx: click.Context, args: list[str],
+                          option: str) -> str | None:
+        """A hint when an unknown option comes after SCRIPT: it is the script's own."""
+        import shlex
+
+        where = next((i for i, arg in enumerate(args)
+                      if arg == option or arg.startswith(f"{option}=")), None)
+        if where is None or "--" in args[:where]:
+            return None
+        try:
+            _, positional, _ = self.make_parser(ctx).parse_args(args[:where])
+        except click.UsageError:
+            return None
+        if not positional:
+            return None  # an unknown option before SCRIPT is a typo of ours
+        fixed = shlex.join(["runyard", "submit", *args[:where], "--", *args[where:]])
+        return (f"no such option {option} for runyard submit; options after SCRIPT are "
+                f"still runyard's, so put `--` before the script's own arguments: {fixed}")
+
+
+@cli.command(cls=_SubmitCommand, context_settings={"show_default": True},
+             sdk_names={"source_directory": "--source-dir"})
 @click.argument("script")
 @click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
 @click.option("--source-dir", type=click.Path(path_type=Path),
@@ -211,25 +302,45 @@ def _source_and_script(script: str, source_dir: Path | None) -> tuple[Path, str]
 @click.option("--experiment", "experiment_name", default="default", help="Experiment name.")
 @click.option("--compute", default="local", help="Compute target name.")
 @click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Tag the run (repeat).")
+@click.option("--pip", "pip_packages", multiple=True, metavar="PKG",
+              help="A pip package (a requirement such as 'six==1.16.0') to install for the "
+                   "run (repeat); the environment is built with uv and cached.")
+@click.option("--requirements", type=click.Path(path_type=Path), metavar="FILE",
+              help="A requirements file whose packages to install for the run (with --pip: "
+                   "both).")
+@click.option("--environment", metavar="NAME[:VERSION]",
+              help="Run in this registered environment (Environment.register), its latest "
+                   "version unless :VERSION is given.")
 @click.option("--no-wait", is_flag=True, help="Print the run id and return at once.")
 @click.pass_obj
 @click.pass_context
 def submit(ctx: click.Context, state: _State, script: str, arguments: tuple[str, ...],
            source_dir: Path | None, experiment_name: str, compute: str,
-           tags: tuple[str, ...], no_wait: bool) -> None:
+           tags: tuple[str, ...], pip_packages: tuple[str, ...], requirements: Path | None,
+           environment: str | None, no_wait: bool) -> None:
     """Run SCRIPT with ARGUMENTS (after `--`) and follow its output.
 
     Exits 1 when the run ends Failed or Canceled. Ctrl-C stops following; the run goes on.
 
-    Example: runyard submit train.py --experiment mnist -- --epochs 3
+    \b
+    Examples:
+      runyard submit train.py --experiment mnist -- --epochs 3
+      runyard submit train.py --pip scikit-learn --pip pandas
+      runyard submit train.py --requirements requirements.txt
+      runyard submit train.py --environment sklearn:2
     """
+    from runyard import _validation
     from runyard.experiment import Experiment
     from runyard.train import ScriptRunConfig
 
     tag_values = _parse_tags(tags)
+    _validation.experiment_name(experiment_name)
     source, script_path = _source_and_script(script, source_dir)
+    run_environment = _environment(experiment_name, pip_packages, requirements, environment,
+                                   state)
     config = ScriptRunConfig(source_directory=source, script=script_path,
-                             arguments=list(arguments), compute_target=compute)
+                             arguments=list(arguments), compute_target=compute,
+                             environment=run_environment)
     run = Experiment(state.workspace(), experiment_name).submit(config, tags=tag_values)
     click.echo(run.id)
     if no_wait:
@@ -237,12 +348,17 @@ def submit(ctx: click.Context, state: _State, script: str, arguments: tuple[str,
     try:
         details = run.wait_for_completion(show_output=True, raise_on_error=False)
     except KeyboardInterrupt:
-        click.echo(f"\nstopped following run {run.id}; it goes on. Follow it with "
-                   f"`runyard logs --follow {run.id}`, cancel it with "
-                   f"`runyard cancel {run.id}`.", err=True)
-        ctx.exit(INTERRUPTED)
+        _stopped_following(ctx, run.id)
     if details["status"] != _status.COMPLETED:
         ctx.exit(1)
+
+
+def _stopped_following(ctx: click.Context, run_id: str) -> NoReturn:
+    """After Ctrl-C: say that only the watching stopped, and exit 130."""
+    click.echo(f"\nstopped following run {run_id}; it goes on. Follow it with "
+               f"`runyard logs --follow {run_id}`, cancel it with "
+               f"`runyard cancel {run_id}`.", err=True)
+    ctx.exit(INTERRUPTED)
 
 
 # -- runs ----------------------------------------------------------------------------------
@@ -396,7 +512,9 @@ def logs(ctx: click.Context, state: _State, run_id: str, follow: bool,
             time.sleep(FOLLOW_SECONDS)
         printer.finish(names)
     except KeyboardInterrupt:
-        ctx.exit(INTERRUPTED)
+        if not follow:
+            ctx.exit(INTERRUPTED)
+        _stopped_following(ctx, run.id)
     if not printer.offsets:
         click.echo(f"run {run.id} has no logs yet", err=True)
 
@@ -412,12 +530,15 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _summary(value: Any) -> tuple[str, int]:
-    """(last value, number of values) of one metric in get_metrics() shape."""
-    if isinstance(value, dict):  # a row or table: columns of values
+def _summary(kind: str, value: Any, points: int) -> tuple[str, int]:
+    """(last value, number of values) of one metric: `value` in get_metrics() shape,
+    `points` the number of times it was logged, `kind` how (log, log_list, log_row...)."""
+    if kind in ("row", "table"):  # columns of values
         count = max((len(column) for column in value.values()), default=0)
         last = ", ".join(f"{k}={_value(v[-1])}" for k, v in value.items() if v)
         return last, count
+    if kind != "s":  # a list (log_list) or an image, whole; several when logged again
+        return _value(value[-1] if points > 1 else value), points
     if isinstance(value, list):
         return (_value(value[-1]) if value else "", len(value))
     return _value(value), 1
@@ -430,9 +551,12 @@ def _summary(value: Any) -> tuple[str, int]:
               help="Print get_metrics() as JSON (NaN and infinities as null).")
 @click.pass_obj
 def metrics(state: _State, run_id: str, name: str | None, as_json: bool) -> None:
-    """A run's metrics: name, last value and count."""
+    """A run's metrics: name, last value (a log_list metric: the whole list) and count."""
+    from runyard.run import shape_metrics
+
     run = state.run(run_id)
-    found = run.get_metrics(name=name)
+    points = run.workspace.store.get_metrics(run.id, name)
+    found = shape_metrics(points)
     if name is not None and name not in found:
         known = ", ".join(run.get_metrics()) or "none"
         raise Failure(f"run {run.id} has no metric {name!r}; its metrics: {known}")
@@ -443,13 +567,17 @@ def metrics(state: _State, run_id: str, name: str | None, as_json: bool) -> None
         click.echo(f"run {run.id} has no metrics", err=True)
         return
     table = Table("name", "last", "count", box=None, pad_edge=False)
+    kinds: dict[str, str] = {}
+    for point in points:
+        kinds.setdefault(point["name"], point["kind"])  # as shape_metrics reads it
+    logged = Counter(point["name"] for point in points)
     for metric, value in found.items():
-        last, count = _summary(value)
+        last, count = _summary(kinds[metric], value, logged[metric])
         table.add_row(metric, last, str(count))
     print_rich(table)
 
 
-@cli.command()
+@cli.command(sdk_names={"output_directory": "--output"})
 @click.argument("run_id")
 @click.option("--prefix", help="Only files whose path starts with this, like outputs/.")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
@@ -459,18 +587,11 @@ def metrics(state: _State, run_id: str, name: str | None, as_json: bool) -> None
 def download(state: _State, run_id: str, prefix: str | None, output: Path | None,
              overwrite: bool) -> None:
     """Download a run's files (outputs, logs) under their run paths."""
-    from runyard.errors import FileExistsNoOverwriteError
-
     run = state.run(run_id)
     status = make_console(stderr=True)
-    try:
-        with status.status(f"downloading the files of {run.id}"):
-            written = run.download_files(prefix=prefix, output_directory=output,
-                                         overwrite=overwrite)
-    except FileExistsNoOverwriteError as e:
-        there = getattr(e, "paths", None) or [getattr(e, "path", "?")]
-        raise Failure(f"{len(there)} file(s) already exist, e.g. {there[0]}; pass "
-                       f"--overwrite to replace them") from e
+    with status.status(f"downloading the files of {run.id}"):
+        written = run.download_files(prefix=prefix, output_directory=output,
+                                     overwrite=overwrite)
     for path in written:
         click.echo(path)
     where = output if output is not None else Path.cwd()
@@ -496,6 +617,9 @@ def cancel(ctx: click.Context, state: _State, run_id: str, wait: bool) -> None:
     try:
         details = run.wait_for_completion(raise_on_error=False)
     except KeyboardInterrupt:
+        click.echo(f"\nstopped waiting for run {run.id}; its cancel request stands and "
+                   f"it ends Canceled on its own. Check it with `runyard runs show "
+                   f"{run.id}`.", err=True)
         ctx.exit(INTERRUPTED)
     click.echo(f"run {run.id} ended {details['status']}")
 

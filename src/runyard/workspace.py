@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runyard import _validation
-from runyard.errors import WorkspaceExistsError, WorkspaceNotFoundError
+from runyard.errors import ValidationError, WorkspaceExistsError, WorkspaceNotFoundError
 
 if TYPE_CHECKING:
     from runyard.artifacts import ArtifactStore
@@ -106,15 +106,10 @@ class Workspace:
 
     @classmethod
     def _load(cls, config_path: Path) -> Workspace:
-        try:
-            config = json.loads(config_path.read_text())
-        except (OSError, json.JSONDecodeError) as e:
-            raise WorkspaceNotFoundError(
-                f"cannot read workspace config {config_path}: {e}", path=str(config_path)
-            ) from e
+        config = _read_config(config_path)
         root = config_path.parent.parent if config_path.parent.name in (
             CONFIG_DIR, ".azureml") else config_path.parent
-        return cls(config.get("name", root.name), root,
+        return cls(config.get("name") or root.name, root,
                    store_url=config.get("store_url"), artifact_url=config.get("artifact_url"))
 
     def write_config(self, path: str | os.PathLike[str] | None = None,
@@ -215,10 +210,46 @@ class Workspace:
         return hash(self.path)
 
 
+def _read_config(path: Path) -> dict[str, Any]:
+    """The settings in a config file, checked: a JSON object (UTF-8) whose settings are
+    strings (or null where they have a default)."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+        config = json.loads(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        why = "it is not UTF-8 text" if isinstance(e, UnicodeDecodeError) else str(e)
+        raise WorkspaceNotFoundError(
+            f"cannot read workspace config {path}: {why}", path=str(path)) from e
+    if not isinstance(config, dict):
+        raise ValidationError(
+            f"workspace config {path} holds a JSON {_json_type(config)}, not an object "
+            f'like {{"name": "my-project"}}', path=str(path))
+    for key in _CONFIG_STRINGS:
+        value = config.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ValidationError(
+                f"workspace config {path}: {key!r} must be a string, got a JSON "
+                f"{_json_type(value)} ({json.dumps(value)[:80]})", path=str(path), key=key)
+    return config
+
+
+# the settings config.json may hold: each a string, or null (or absent) for the default
+_CONFIG_STRINGS = ("name", "store_url", "artifact_url")
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return {dict: "object", list: "array", str: "string", type(None): "null"}.get(
+        type(value), type(value).__name__)
+
+
 def _is_runyard_config(path: Path) -> bool:
     try:
-        config = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+        config = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return False
     return isinstance(config, dict) and ("store_url" in config or "artifact_url" in config)
 
