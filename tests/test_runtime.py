@@ -84,13 +84,29 @@ def test_frames_carry_plain_data_only() -> None:
         _wire.decode(body)
 
 
-def test_split_frames_keeps_an_incomplete_tail() -> None:
-    one = _wire.encode("r", [("a", 1.0, None, 0.0)])
-    two = _wire.encode("r", [("b", 2.0, None, 0.0)])
-    frames, tail = _wire.split_frames(one + two[:5])
+def test_the_reader_keeps_an_incomplete_tail_for_the_next_feed() -> None:
+    [one] = _wire.encode("r", [("a", 1.0, None, 0.0)])
+    [two] = _wire.encode("r", [("b", 2.0, None, 0.0)])
+    reader = _wire.Reader()
+    frames = reader.feed(one + two[:5])
     assert len(frames) == 1
-    assert tail == two[:5]
+    assert reader.pending == two[:5]
     assert _wire.decode(frames[0]) == ("r", [("a", 1.0, None, 0.0)])
+    assert [_wire.decode(f) for f in reader.feed(two[5:])] == [("r", [("b", 2.0, None, 0.0)])]
+    assert reader.pending == b""
+    assert reader.skipped == []
+
+
+def test_the_reader_skips_bytes_that_are_not_frames_and_finds_the_next_one() -> None:
+    [one] = _wire.encode("r", [("a", 1.0, None, 0.0)])
+    [two] = _wire.encode("r", [("b", 2.0, None, 0.0)])
+    impossible = _wire.HEADER.pack(_wire.MAGIC, _wire.MAX_FRAME + 1)
+    reader = _wire.Reader()
+    frames = reader.feed(one + b"garbage written by the script" + two + impossible + one)
+    assert [_wire.decode(f)[1][0][0] for f in frames] == ["a", "b", "a"]
+    assert [(size, why) for _, size, why in reader.skipped] == [
+        (29, "not a frame"), (len(impossible), f"a frame length of {_wire.MAX_FRAME + 1} bytes")]
+    assert reader.skipped[0][0] == len(one)
 
 
 def test_flush_writes_everything_logged_in_order(tmp_path: Path) -> None:
@@ -99,8 +115,10 @@ def test_flush_writes_everything_logged_in_order(tmp_path: Path) -> None:
     for index in range(120_000):
         run.log("x", float(index))
     run.flush()
-    frames, tail = _wire.split_frames((tmp_path / "0.bin").read_bytes())
-    assert tail == b""
+    reader = _wire.Reader()
+    frames = reader.feed((tmp_path / "0.bin").read_bytes())
+    assert reader.pending == b""
+    assert reader.skipped == []
     values = [record[1] for body in frames for record in _wire.decode(body)[1]]
     assert values == [float(i) for i in range(120_000)]
 

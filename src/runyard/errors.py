@@ -15,6 +15,7 @@ Hierarchy::
     ├── UnknownComputeTargetError (KeyError)
     ├── UnknownBackendError (ValueError)      store/artifact URL scheme nobody serves
     ├── RunNotFoundError (KeyError)
+    ├── RunIdInUseError (ValueError)          a child run id another run already has
     ├── ExperimentNotFoundError (KeyError)
     ├── PropertyImmutableError (ValueError)   properties are write-once
     ├── RunFailedError (RuntimeError)         wait_for_completion on a failed run
@@ -64,6 +65,10 @@ class InvalidNameError(ValidationError):
 
 class InvalidArtifactPathError(ValidationError):
     """An artifact path that is absolute, climbs with '..', holds NUL, or is empty."""
+
+
+class RunIdInUseError(ValidationError):
+    """A run id (a child run's `run_id=`) that another run already has."""
 
 
 class InvalidMetricError(ValidationError):

@@ -201,6 +201,10 @@ class Run:
             "inputDatasets": [], "outputDatasets": [], "runDefinition": row["config"] or {},
             "logFiles": {name: name for name in self._log_names()}, "stages": stages,
         }
+        warnings = self.workspace.store.get_warnings(self.id)
+        if warnings:  # v1's shape: [{"source": ..., "message": ...}]
+            details["warnings"] = [{"source": w["source"], "message": w["message"]}
+                                   for w in warnings]
         if row["error"]:
             details["error"] = {"error": {"message": row["error"]}}
         return details
@@ -226,9 +230,11 @@ class Run:
 
     def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
         """Log from the client (an interactive run, or after the fact)."""
-        from runyard.runtime._run import _scalar
+        from runyard.runtime import _values
 
-        value = _scalar(name, value)
+        name = _values.metric_name(name)
+        value = _values.scalar(name, value)
+        step = None if step is None else _values.step(name, step)
         text = value if isinstance(value, str) else None
         number = None if isinstance(value, str) else float(value)
         self.workspace.store.insert_metrics([(self.id, name, "s", step, number, text,

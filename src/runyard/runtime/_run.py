@@ -31,37 +31,27 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from runyard._validation import artifact_path
-from runyard.errors import InvalidMetricError, PropertyImmutableError, RunyardError
-from runyard.runtime import _wire
+from runyard._validation import artifact_path, checked_name
+from runyard.errors import (
+    InvalidMetricError,
+    PropertyImmutableError,
+    RunIdInUseError,
+    RunyardError,
+)
+from runyard.runtime import _values, _wire
 
 _time = time.time
+_INT64_MIN, _INT64_MAX = _values.INT64_MIN, _values.INT64_MAX
 
 
 def _scalar(name: object, value: object) -> float | int | str:
-    """The slow path of `log`: everything that is not exactly float, int or str."""
-    if not isinstance(name, str) or not name:
-        raise InvalidMetricError(f"metric name must be a non-empty string, got {name!r}",
-                                 name=name)
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, float | int | str):
-        return value
-    item = getattr(value, "item", None)  # numpy / torch / tf scalars
-    if callable(item):
-        try:
-            return _scalar(name, item())
-        except (TypeError, ValueError):
-            pass
-    kind = "use log_list" if isinstance(value, list | tuple) else "log a number or a string"
-    raise InvalidMetricError(
-        f"metric {name!r}: value {value!r} of type {type(value).__name__} is not a number "
-        f"or a string; {kind}", name=name, value_type=type(value).__name__,
-    )
+    """`value` as a plain int, float or str for the metric `name`, or InvalidMetricError."""
+    return _values.scalar(_values.metric_name(name), value)
 
 
 def _plain_list(name: str, values: Iterable[Any]) -> list[Any]:
-    return [_scalar(name, v) for v in values]
+    name = _values.metric_name(name)
+    return [_values.scalar(name, v) for v in values]
 
 
 class _Channel:
@@ -73,6 +63,7 @@ class _Channel:
         self.runs: list[RuntimeRun] = []
         self._write_lock = threading.Lock()
         self._fd: int | None = None
+        self._identity = (0, 0)
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         os.register_at_fork(after_in_child=self._after_fork)
@@ -83,6 +74,27 @@ class _Channel:
 
     def register(self, run: RuntimeRun) -> None:
         self.runs.append(run)
+
+    def run_ids(self) -> set[str]:
+        return {run.id for run in self.runs}
+
+    def confirm(self, child_id: str) -> None:
+        """Wait for the supervisor's word on the child run `child_id`: created, or why not
+        (a file `replies/<child_id>` beside the channel file)."""
+        reply = os.path.join(os.path.dirname(self.path), "replies", child_id)
+        limit = float(os.environ.get("RUNYARD_CHILD_RUN_TIMEOUT", "60"))
+        deadline = time.monotonic() + limit
+        pause = 0.002
+        while not os.path.exists(reply):
+            if time.monotonic() > deadline:
+                raise RunyardError(f"the run's supervisor did not create child run "
+                                   f"{child_id!r} within {limit:g} s (is it still running?)")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+        with open(reply, encoding="utf-8") as handle:
+            refusal = handle.read()
+        if refusal:
+            raise RunIdInUseError(refusal, run_id=child_id)
 
     def start(self) -> None:
         if self._thread is None:
@@ -104,14 +116,35 @@ class _Channel:
                     take = min(count, 50_000)
                     records = [buffered.popleft() for _ in range(take)]
                     count -= take
-                    self._write(_wire.encode(run.id, records))
+                    for frame in _wire.encode(run.id, records):
+                        self._write(frame)
+
+    def _open(self) -> int:
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        stat = os.fstat(fd)
+        self._identity = (stat.st_dev, stat.st_ino)
+        return fd
+
+    def _channel_fd(self) -> int:
+        """The descriptor of the channel file, reopened if the script closed ours (a
+        script may close every descriptor and open its own files under the same
+        numbers: frames must never land in them)."""
+        fd = self._fd
+        if fd is not None:
+            try:
+                stat = os.fstat(fd)
+                if (stat.st_dev, stat.st_ino) == self._identity:
+                    return fd
+            except OSError:
+                pass  # closed under us: the number is not ours any more
+        self._fd = self._open()
+        return self._fd
 
     def _write(self, frame: bytes) -> None:
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = self._channel_fd()
         view = memoryview(frame)
         while view:
-            written = os.write(self._fd, view)
+            written = os.write(fd, view)
             view = view[written:]
 
     def _after_fork(self) -> None:
@@ -153,6 +186,8 @@ class RuntimeRun:
         self._records: deque[tuple[Any, ...]] = deque()
         self._append = self._records.append
         self._properties: dict[str, str] = {}
+        self._names: set[str] = set()  # metric names already checked
+        self._children: set[str] = set()
         channel.register(self)
         channel.start()
 
@@ -161,17 +196,43 @@ class RuntimeRun:
 
     # -- metrics --------------------------------------------------------------------------
     def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
-        """Log a number or string under `name` (microseconds: appended, sent later)."""
+        """Log a number or string under `name` (microseconds: appended, sent later).
+
+        What cannot be stored is refused here, with InvalidMetricError (a ValueError)
+        naming the metric and the value; nothing about it reaches the supervisor."""
+        if type(name) is not str or name not in self._names:
+            name = self._checked_name(name)
         kind = type(value)
-        if (kind is not float and kind is not int and kind is not str) or type(name) is not str:
-            value = _scalar(name, value)
+        if kind is float:
+            pass
+        elif kind is int:
+            if not _INT64_MIN <= value <= _INT64_MAX:
+                value = _values.scalar(name, value)
+        elif kind is not str or "\x00" in value or not value.isascii():
+            value = _values.scalar(name, value)
+        if step is not None and (type(step) is not int or not _INT64_MIN <= step <= _INT64_MAX):
+            step = _values.step(name, step)
         self._append((name, value, step, _time()))
 
+    def _checked_name(self, name: object) -> str:
+        checked = _values.metric_name(name)
+        if len(self._names) < 100_000:
+            self._names.add(checked)
+        return checked
+
     def _log_json(self, kind: str, name: str, value: Any, step: int | None = None) -> None:
-        if not isinstance(name, str) or not name:
-            raise InvalidMetricError(f"metric name must be a non-empty string, got {name!r}",
-                                     name=name)
-        self._append((_wire.METRIC, kind, name, json.dumps(value), step, _time()))
+        name = self._checked_name(name)
+        if step is not None:
+            step = _values.step(name, step)
+        try:
+            text = json.dumps(value)
+        except (TypeError, ValueError) as e:
+            raise InvalidMetricError(f"metric {name!r}: {kind} cannot be stored: {e}",
+                                     name=name) from None
+        problem = _values.text_problem(text)
+        if problem:
+            raise InvalidMetricError(f"metric {name!r}: {kind} {problem}", name=name)
+        self._append((_wire.METRIC, kind, name, text, step, _time()))
 
     def log_list(self, name: str, value: Iterable[Any], description: str = "") -> None:
         """Log a list of numbers or strings as one value."""
@@ -213,18 +274,18 @@ class RuntimeRun:
 
     # -- tags, properties, files ----------------------------------------------------------
     def tag(self, key: str, value: str | None = None) -> None:
-        self._append((_wire.TAGS, {str(key): None if value is None else str(value)}))
+        self._append((_wire.TAGS, _values.mapping({key: value}, what="tag")))
 
     def set_tags(self, tags: Mapping[str, Any] | Iterable[str] | str) -> None:
         if isinstance(tags, str):
             tags = {tags: None}
         elif not isinstance(tags, Mapping):
             tags = dict.fromkeys(tags)
-        self._append((_wire.TAGS, {str(k): None if v is None else str(v)
-                                   for k, v in tags.items()}))
+        self._append((_wire.TAGS, _values.mapping(tags, what="tag")))
 
     def add_properties(self, properties: Mapping[str, Any]) -> None:
-        clean = {str(k): str(v) for k, v in properties.items()}
+        clean = {k: "" if v is None else v
+                 for k, v in _values.mapping(properties, what="property").items()}
         for key, value in clean.items():
             if self._properties.get(key, value) != value:
                 raise PropertyImmutableError(
@@ -260,9 +321,21 @@ class RuntimeRun:
 
     def child_run(self, name: str | None = None, run_id: str | None = None,
                   outputs: str | None = None) -> RuntimeRun:
-        child_id = run_id or f"{self.id}_{uuid.uuid4().hex[:8]}"
-        self._append((_wire.CHILD, child_id, name))
+        """A child run of this one, Running until `complete()` / `fail()`.
+
+        The supervisor creates it before this returns; an id that is taken, or not a valid
+        name, raises here (InvalidNameError, RunIdInUseError)."""
+        child_id = f"{self.id}_{uuid.uuid4().hex[:8]}" if run_id is None else checked_name(
+            run_id, what="child run id", allowed="-_.", first_alnum=True)
+        if child_id in self._channel.run_ids():
+            raise RunIdInUseError(f"child run id {child_id!r} is already used by a run of "
+                                  f"this script; give another run_id (or none)",
+                                  run_id=child_id)
+        display = None if name is None else _values.text(name, what="child run name",
+                                                          limit=_values.NAME_LIMIT)
+        self._append((_wire.CHILD, child_id, display))
         self._channel.flush()  # the child must exist before its records arrive
+        self._channel.confirm(child_id)
         return RuntimeRun(child_id, self._channel, staging=self._staging,
                           experiment=self.experiment.name, parent=self)
 

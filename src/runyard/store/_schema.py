@@ -95,6 +95,19 @@ run_files = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
 )
 
+# What a run's supervisor could not store or follow (a metric refused, a file skipped),
+# kept with the run for the user: `run.get_details()["warnings"]`.
+run_warnings = sa.Table(
+    "run_warnings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(300), sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("time", sa.Float, nullable=False),
+    sa.Index("ix_run_warnings_run", "run_id", "id"),
+)
+
 compute_targets = sa.Table(
     "compute_targets",
     metadata,

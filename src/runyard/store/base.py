@@ -76,6 +76,11 @@ class AbstractStore(abc.ABC):
     def add_files(self, run_id: str, files: Iterable[tuple[str, int]]) -> None: ...
     @abc.abstractmethod
     def list_files(self, run_id: str, prefix: str = "") -> list[dict[str, Any]]: ...
+    @abc.abstractmethod
+    def add_warning(self, run_id: str, message: str, source: str = "runyard") -> None: ...
+    @abc.abstractmethod
+    def get_warnings(self, run_id: str) -> list[dict[str, Any]]:
+        """[{"source", "message", "time"}] in the order they were added."""
 
     # environments
     @abc.abstractmethod

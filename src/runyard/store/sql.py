@@ -27,7 +27,7 @@ from runyard.errors import ModelNotFoundError, PropertyImmutableError, RunNotFou
 from runyard.store import _schema as t
 from runyard.store.base import AbstractStore, MetricRow
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 METRIC_ROWS_PER_STATEMENT = 100
 METRIC_TRANSACTION_ROWS = 50_000
 _METRIC_KEYS = ("run_id", "name", "kind", "step", "value", "text", "time", "rank")
@@ -379,6 +379,18 @@ class SqlStore(AbstractStore):
             rows = [dict(r._mapping) for r in conn.execute(query.order_by(f.path))]
         # Azure's prefix is a plain string prefix: "outputs/mod" matches "outputs/model/x".
         return [r for r in rows if r["path"].startswith(prefix)]
+
+    def add_warning(self, run_id: str, message: str, source: str = "runyard") -> None:
+        with self._write() as conn:
+            conn.execute(t.run_warnings.insert().values(
+                run_id=run_id, source=source[:64], message=message, time=time.time()))
+
+    def get_warnings(self, run_id: str) -> list[dict[str, Any]]:
+        w = t.run_warnings.c
+        with self._read() as conn:
+            rows = conn.execute(sa.select(w.source, w.message, w.time)
+                                .where(w.run_id == run_id).order_by(w.id))
+            return [dict(r._mapping) for r in rows]
 
     # -- environments ---------------------------------------------------------------------
     def register_environment(self, name: str, definition: Mapping[str, Any],

@@ -72,7 +72,7 @@ class Supervisor:
         self._done = threading.Event()
         self._cancel_seen = False
         self.ingest = Ingestor(self.dir / "channel", self.store, workspace.artifacts, run_id,
-                               self.run["experiment"], self.say)
+                               self.run["experiment"], self.say, staging=self.dir / "staged")
 
     # -- helpers ------------------------------------------------------------------------
     def say(self, message: str) -> None:
@@ -272,7 +272,7 @@ class Supervisor:
         assert self.group is not None, "a run is finished after its processes started"
         # what is still running now: parameter servers, stragglers, what the script left
         leftovers = self._stop_processes()
-        self.ingest.poll()
+        self.ingest.poll(final=True)
         if leftovers:
             self.say(f"stopped {leftovers} process(es) still running after the run was "
                      f"decided")
@@ -291,7 +291,7 @@ class Supervisor:
                 self.transition(_status.CANCEL_REQUESTED)
         self._stop_processes()
         try:
-            self.ingest.poll()
+            self.ingest.poll(final=True)
             if self.group is not None:
                 self._upload()
         except Exception as e:  # noqa: BLE001 - the end state matters more
@@ -321,18 +321,18 @@ class Supervisor:
         self._upload_folder(self.workdir / "outputs", "outputs")
 
     def _upload_folder(self, folder: Path, base: str) -> None:
-        """Every file under `folder` becomes the run's file `<base>/<relative path>`."""
-        if not folder.is_dir():
-            return
-        uploaded: list[tuple[str, int]] = []
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            name = f"{base}/{path.relative_to(folder).as_posix()}"
-            uploaded.append((name, self.ws.artifacts.put_file(
-                path, f"runs/{self.run_id}/{name}")))
-            if len(uploaded) >= 500:
-                self.store.add_files(self.run_id, uploaded)
-                uploaded = []
-        self.store.add_files(self.run_id, uploaded)
+        """Every file under `folder` becomes the run's file `<base>/<relative path>`; what
+        is left out is named in a warning (runyard.artifacts._run_files). Links in
+        outputs/ may point anywhere in the working directory, links in logs/ only there."""
+        from runyard.artifacts._run_files import record_warnings, upload_run_folder
+
+        uploaded = upload_run_folder(
+            self.ws.artifacts, self.run_id, folder, base,
+            inside=folder.parent if base == "outputs" else folder,
+            on_batch=lambda files: self.store.add_files(self.run_id, files))
+        for warning in uploaded.warnings:
+            self.say(f"warning: {warning}")
+        record_warnings(self.store, self.run_id, base, uploaded.warnings)
 
     def _cleanup(self) -> None:
         import shutil
