@@ -7,8 +7,9 @@ Invariant: an artifact path that passes `artifact_path` is relative, POSIX, free
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from runyard.errors import InvalidArtifactPathError, InvalidNameError
+from runyard.errors import InvalidArtifactPathError, InvalidNameError, ValidationError
 
 
 def checked_name(name: object, *, what: str, allowed: str = "-_",
@@ -77,3 +78,70 @@ def artifact_prefix(prefix: str | None) -> str:
         return ""
     clean = artifact_path(prefix, what="prefix")
     return clean + "/" if prefix.endswith("/") else clean
+
+
+RUN_FILE_NAME_LIMIT = 1024  # characters: the run history's run_files.path column
+
+
+def file_name_problem(name: str, *, text_only: bool = True,
+                      limit: int | None = None) -> str | None:
+    """Why the relative POSIX path `name`, found on a file system, cannot be kept under
+    that very name (so that the name listed is the name that downloads it), or None.
+
+    A backslash is a folder separator to runyard (as to Windows and Azure Blob Storage),
+    so `a\\b` would come back as `a/b`; with `text_only`, bytes that are not UTF-8 are a
+    problem too (names kept as text: the run history, object stores' keys)."""
+    if text_only:
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            return "is not valid UTF-8; runyard keeps file names as text"
+    if "\\" in name:
+        return ("has a backslash, which runyard reads as a folder separator (as Windows and "
+                "Azure Blob Storage do), so it would come back under another name")
+    if limit is not None and len(name) > limit:
+        return f"is {len(name)} characters long; at most {limit} are kept"
+    try:
+        plain = artifact_path(name) == name
+    except InvalidArtifactPathError:
+        plain = False
+    return None if plain else "is not a plain relative path"
+
+
+def process_argument(value: str, *, what: str) -> str:
+    """Return `value` if a process can get it as an argument or environment value (no NUL
+    byte: the kernel ends C strings there), else raise ValidationError."""
+    if "\x00" in value:
+        raise ValidationError(f"{what} {value!r} contains a NUL byte, which no process "
+                              f"argument or environment value can hold", value=value)
+    return value
+
+
+def environment_variable_name(name: str, *, what: str = "environment variable") -> str:
+    """Return `name` if it can name an environment variable (not empty, no '=' and no
+    NUL: the environment is a list of NAME=value strings), else raise ValidationError."""
+    if not name:
+        problem = "is empty"
+    elif "=" in name:
+        problem = "contains '=', which ends a name in the NAME=value environment"
+    elif "\x00" in name:
+        problem = "contains a NUL byte"
+    else:
+        return name
+    raise ValidationError(f"{what} name {name!r} {problem}; use letters, digits and '_'",
+                          name=name)
+
+
+def check_process_config(config: dict[str, Any]) -> None:
+    """Refuse, at submit, a run whose script, arguments or environment variables no
+    process could ever be started with (ValidationError naming the first one)."""
+    process_argument(str(config.get("script", "")), what="script")
+    for position, argument in enumerate(config.get("arguments") or []):
+        process_argument(str(argument), what=f"argument {position}")
+    definition = (config.get("environment") or {}).get("definition") or {}
+    for source, variables in (("environment", definition.get("environment_variables")),
+                              ("environment_variables", config.get("environment_variables"))):
+        for name, value in (variables or {}).items():
+            environment_variable_name(str(name), what=f"{source}: environment variable")
+            process_argument(str(value), what=f"{source}: environment variable {name!r} "
+                                              f"value")

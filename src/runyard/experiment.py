@@ -1,6 +1,7 @@
 """Experiment: a named group of runs, and where runs are submitted.
 
-Invariant: `submit` validates everything (config, compute target, tags) and takes the
+Invariant: `submit` validates everything (config, compute target, tags, the arguments
+and environment variables a process gets, the snapshot's file names) and takes the
 snapshot before the run is written, so bad input leaves no run behind.
 """
 
@@ -72,6 +73,8 @@ class Experiment:
             raise ValidationError(
                 f"cannot submit a {type(config).__name__}; submit a ScriptRunConfig")
         submission = prepare()
+        # what no process could be started with fails here, not at Starting
+        _validation.check_process_config(submission.config)
         clean_tags = _tags(tags)
         compute = get_compute_target(self.workspace, submission.compute_target)
         compute.check_submission(submission.config)

@@ -3,24 +3,42 @@
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 
+from runyard.artifacts._walk import make_folders, remove_tree, walk
 from runyard.artifacts.base import CHUNK, ArtifactStore
 from runyard.errors import ArtifactNotFoundError
 
+NAME_MAX = 255  # bytes in one file name, on every file system Linux runs on
+_SUFFIX = ".tmp-"  # then 12 hex digits
+_TEMPORARY = re.compile(r"^\..+\.tmp-[0-9a-f]{12}$", re.DOTALL)
+
+
+def temporary_name(name: str) -> str:
+    """A hidden name beside `name` for a file being written: `.<name>.tmp-<12 hex>`, the
+    name cut short (in bytes) so the whole stays within NAME_MAX, so a 255-byte name can
+    be written atomically too."""
+    room = NAME_MAX - 1 - len(_SUFFIX) - 12
+    start = os.fsdecode(os.fsencode(name)[:room])
+    return f".{start}{_SUFFIX}{os.urandom(6).hex()}"
+
+
+def is_temporary(name: str) -> bool:
+    """A file some writer is still writing (see `temporary_name`)."""
+    return bool(_TEMPORARY.match(name))
+
 
 def _temporary_beside(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:12]}")
+    return path.with_name(temporary_name(path.name))
 
 
 def copy_atomically(source: BinaryIO, destination: Path) -> int:
     """Write `source` to `destination` via a temporary name and a rename."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    make_folders(destination.parent)
     temporary = _temporary_beside(destination)
     written = 0
     try:
@@ -60,11 +78,9 @@ class LocalArtifactStore(ArtifactStore):
         base = self.root / prefix if prefix else self.root
         if not base.is_dir():
             return
-        for folder, _dirs, files in os.walk(base):
-            for name in files:
-                if ".tmp-" in name and name.startswith("."):
-                    continue
-                yield Path(folder, name).relative_to(self.root).as_posix()
+        for file in walk(base).files:
+            if not is_temporary(file.name.rpartition("/")[2]):
+                yield f"{prefix}/{file.name}" if prefix else file.name
 
     def _open(self, key: str) -> BinaryIO:
         try:
@@ -73,4 +89,4 @@ class LocalArtifactStore(ArtifactStore):
             raise ArtifactNotFoundError(f"no artifact {key!r} in {self.url}", key=key) from e
 
     def remove_tree(self, prefix: str) -> None:
-        shutil.rmtree(self.root / prefix, ignore_errors=True)
+        remove_tree(self.root / prefix)

@@ -7,6 +7,12 @@ unchanged folder resubmitted stores no new bytes and gets the same id.
 Ignored: what `.runyardignore` says, else what `.gitignore` says (gitignore syntax), and
 always `.git/` and `.runyard/`. There is no size limit; above `LARGE_SNAPSHOT_BYTES` a
 warning names the size and the file count.
+
+Links follow `runyard.artifacts._walk`'s rule with the source directory as the boundary:
+a link to a file or folder inside it is stored as what it points to; any other link is
+left out with a warning naming it. A file whose name cannot be materialized as it is
+(a backslash, which runyard reads as a folder separator: `a\\..\\..\\x`) is refused
+before any byte is stored, so a submit that fails leaves neither a run nor blobs.
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from runyard._validation import artifact_path
+from runyard._validation import artifact_path, file_name_problem
+from runyard.artifacts._walk import WalkedFile, make_folders, shown, walk
 from runyard.artifacts.base import CHUNK, ArtifactStore
 from runyard.artifacts.local import LocalArtifactStore
+from runyard.errors import InvalidArtifactPathError
 
 LARGE_SNAPSHOT_BYTES = 300 * 1024 * 1024
 ALWAYS_IGNORED = (".git/", ".runyard/")
@@ -48,20 +56,29 @@ def _ignore_spec(source: Path):  # type: ignore[no-untyped-def]
     return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
+def _files(source: Path) -> list[WalkedFile]:
+    """The files a snapshot of `source` holds, sorted; warns for each link not followed,
+    raises InvalidArtifactPathError for names that cannot be materialized."""
+    spec = _ignore_spec(source)
+    found = walk(source, ignore=lambda name, folder: bool(
+        spec.match_file(name + "/" if folder else name)))
+    for warning in found.warnings:
+        warnings.warn(f"snapshot of {source}: {warning}", stacklevel=4)
+    refused = [(file.name, problem) for file in found.files
+               if (problem := file_name_problem(file.name, text_only=False)) is not None]
+    if refused:
+        name, problem = refused[0]
+        more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+        raise InvalidArtifactPathError(
+            f"source_directory {str(source)!r} has a file {shown(name)!r}{more} that a run "
+            f"cannot get under its name: it {problem}; rename it, or list it in "
+            f".runyardignore", path=name, paths=[n for n, _ in refused])
+    return found.files
+
+
 def source_files(source: Path) -> list[str]:
     """Relative POSIX paths of the files a snapshot of `source` holds, sorted."""
-    spec = _ignore_spec(source)
-    kept: list[str] = []
-    for folder, dirs, files in os.walk(source):
-        relative = Path(folder).relative_to(source).as_posix()
-        prefix = "" if relative == "." else relative + "/"
-        dirs[:] = sorted(d for d in dirs if not spec.match_file(prefix + d + "/"))
-        for name in sorted(files):
-            path = prefix + name
-            full = Path(folder, name)
-            if full.is_file() and not spec.match_file(path):
-                kept.append(path)
-    return sorted(kept)
+    return [file.name for file in _files(source)]
 
 
 def _sha256(path: Path) -> str:
@@ -77,15 +94,16 @@ def take(source: str | os.PathLike[str], store: ArtifactStore) -> Snapshot:
     root = Path(source)
     entries = []
     total = new = 0
-    for path in source_files(root):
-        full = root / path
-        size = full.stat().st_size
+    for file in _files(root):
+        full = Path(file.path)
+        status = full.stat()
         digest = _sha256(full)
-        executable = bool(full.stat().st_mode & stat.S_IXUSR)
+        executable = bool(status.st_mode & stat.S_IXUSR)
         if store.put_blob(full, digest):
-            new += size
-        total += size
-        entries.append({"path": path, "sha256": digest, "size": size, "x": executable})
+            new += status.st_size
+        total += status.st_size
+        entries.append({"path": file.name, "sha256": digest, "size": status.st_size,
+                        "x": executable})
     if total > LARGE_SNAPSHOT_BYTES:
         warnings.warn(
             f"snapshot of {root} is {total / 2**20:.0f} MiB in {len(entries)} files; every "
@@ -103,7 +121,7 @@ def materialize(snapshot_id: str, store: ArtifactStore, destination: Path) -> in
     destination.mkdir(parents=True, exist_ok=True)
     for entry in manifest["files"]:
         target = destination / artifact_path(entry["path"])
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_folders(target.parent)
         key = store.blob_key(entry["sha256"])
         if isinstance(store, LocalArtifactStore):
             shutil.copyfile(store.path_of(key), target)

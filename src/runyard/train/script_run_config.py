@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runyard._validation import process_argument
 from runyard.errors import SourceNotFoundError, ValidationError
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ class ScriptRunConfig:
         if not self.script:
             raise ValidationError("ScriptRunConfig needs script=, the file to run, "
                                   "relative to source_directory")
+        process_argument(str(self.script), what="script")
         script = (source / self.script).resolve()
         if not script.is_relative_to(source):
             raise ValidationError(
