@@ -16,18 +16,19 @@ import abc
 import contextlib
 import errno
 import os
-import re
 import shutil
 import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from runyard.artifacts._walk import make_folders
+from runyard.artifacts.local import is_temporary as is_temporary_name
+from runyard.artifacts.local import temporary_name
 from runyard.errors import MissingExtraError, UnknownBackendError, ValidationError
 
 _SENDFILE = sys.platform == "linux"  # file-to-file sendfile(2) is Linux's
 _NO_SENDFILE = (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EXDEV, errno.ENOTSOCK)
-_TEMPORARY = re.compile(r"^\..+\.tmp-[0-9a-f]{12}$")
 
 
 def protocol_of(url: str) -> str:
@@ -35,12 +36,12 @@ def protocol_of(url: str) -> str:
 
 
 def temporary_beside(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.urandom(6).hex()}")
+    return path.with_name(temporary_name(path.name))
 
 
 def is_temporary(name: str) -> bool:
     """A file another upload is still writing (see `temporary_beside`)."""
-    return bool(_TEMPORARY.match(name))
+    return is_temporary_name(name)
 
 
 def normalize_url(url: str) -> str:
@@ -149,7 +150,7 @@ class LocalBackend(Backend):
 
     def prepare_folders(self, keys: list[str]) -> None:
         for folder in sorted({key.rpartition("/")[0] for key in keys}):
-            os.makedirs(self._path(folder), exist_ok=True)
+            make_folders(self._path(folder))
 
     def put(self, local_path: str, key: str) -> None:
         copy_atomically(local_path, self._path(key))
@@ -180,20 +181,24 @@ def local_sizes(paths: list[str]) -> dict[str, int]:
 
 
 def _scan(folder: str, prefix: str, found: list[tuple[str, int]]) -> None:
-    """(key, size) of the files below `folder`, keys starting with `prefix`."""
-    try:
-        entries = os.scandir(folder)
-    except (FileNotFoundError, NotADirectoryError):
-        return
-    with entries:
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                _scan(entry.path, f"{prefix}{entry.name}/", found)
-            elif not is_temporary(entry.name):
-                try:
-                    found.append((f"{prefix}{entry.name}", entry.stat().st_size))
-                except FileNotFoundError:  # replaced or removed while we looked
-                    continue
+    """(key, size) of the files below `folder`, keys starting with `prefix`; no recursion,
+    so a deep tree cannot exhaust the stack."""
+    stack = [(folder, prefix)]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            entries = os.scandir(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        with entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, f"{prefix}{entry.name}/"))
+                elif not is_temporary(entry.name):
+                    try:
+                        found.append((f"{prefix}{entry.name}", entry.stat().st_size))
+                    except FileNotFoundError:  # replaced or removed while we looked
+                        continue
 
 
 class FsspecBackend(Backend):
@@ -257,7 +262,7 @@ class FsspecBackend(Backend):
 def copy_atomically(source: str, destination: str) -> None:
     """Copy a local file to a temporary name beside `destination` and rename it there."""
     folder, name = os.path.split(destination)
-    temporary = os.path.join(folder, f".{name}.tmp-{os.urandom(6).hex()}")
+    temporary = os.path.join(folder, temporary_name(name))
     try:
         with open(source, "rb", buffering=0) as reader, \
                 open(temporary, "xb", buffering=0) as writer:

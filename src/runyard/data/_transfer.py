@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from runyard._local import human_size
-from runyard._validation import artifact_path
+from runyard._validation import artifact_path, file_name_problem
+from runyard.artifacts._walk import make_folders, shown, walk
 from runyard.data._filesystems import Backend, local_sizes
 from runyard.errors import FileExistsNoOverwriteError, SourceNotFoundError, ValidationError
 
@@ -59,30 +61,28 @@ class _Copy:
 
 # -- plans -----------------------------------------------------------------------------
 def folder_files(src_dir: str | os.PathLike[str]) -> list[tuple[str, str, int]]:
-    """(path, relative POSIX path, size) of every file below `src_dir`, sorted."""
+    """(path, relative POSIX path, size) of every file below `src_dir`, sorted.
+
+    Links follow `runyard.artifacts._walk`'s rule with `src_dir` as the boundary: linked
+    files and folders inside it are copied under the link's name; a link out of it, a
+    dangling link or a cycle is left out with a warning naming it. A name a datastore
+    cannot keep as it is (not UTF-8, a backslash) is an error before any byte moves."""
     root = os.path.expanduser(os.fspath(src_dir))
     if not os.path.isdir(root):
         raise SourceNotFoundError(f"src_dir {str(src_dir)!r} is not a folder "
                                   f"(resolved to {Path(root).resolve()})", path=root)
-    found: list[tuple[str, str, int]] = []
-    _walk(root, "", found, set())
-    return sorted(found, key=lambda triple: triple[1])
-
-
-def _walk(folder: str, prefix: str, found: list[tuple[str, str, int]],
-          seen: set[tuple[int, int]]) -> None:
-    """Linked folders are followed (datasets are often assembled from links), each real
-    folder once, so a link cycle ends."""
-    stat = os.stat(folder)
-    if (stat.st_dev, stat.st_ino) in seen:
-        return
-    seen.add((stat.st_dev, stat.st_ino))
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.is_dir():
-                _walk(entry.path, f"{prefix}{entry.name}/", found, seen)
-            elif entry.is_file():  # not a dangling link, socket, ...
-                found.append((entry.path, f"{prefix}{entry.name}", entry.stat().st_size))
+    found = walk(root)
+    for warning in found.warnings:
+        warnings.warn(f"upload of {root}: {warning}", stacklevel=3)
+    refused = [(file.name, problem) for file in found.files
+               if (problem := file_name_problem(file.name)) is not None]
+    if refused:
+        name, problem = refused[0]
+        more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+        raise ValidationError(f"src_dir {str(src_dir)!r} has a file {shown(name)!r}{more} "
+                              f"that a datastore cannot keep under its name: it {problem}; "
+                              f"rename it first", paths=[n for n, _ in refused])
+    return [(file.path, file.name, file.size) for file in found.files]
 
 
 def listed_files(files: Sequence[str | os.PathLike[str]],
@@ -143,7 +143,7 @@ def download(backend: Backend, files: list[tuple[str, int, str]], *, overwrite: 
     existing = local_sizes([c.destination for c in copies])
     todo, skipped = _decide(copies, existing, overwrite, where="the target folder")
     for folder in sorted({os.path.dirname(c.destination) for c in todo}):
-        os.makedirs(folder, exist_ok=True)
+        make_folders(folder)
     _run(todo, lambda c: backend.get(c.source, c.destination), show_progress, description,
          backend.workers)
     return TransferReport(len(todo), skipped, sum(c.size for c in todo),

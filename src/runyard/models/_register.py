@@ -19,12 +19,14 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from runyard._validation import artifact_path, checked_name
+from runyard._validation import artifact_path, checked_name, file_name_problem
+from runyard.artifacts._walk import shown, walk
 from runyard.errors import SourceNotFoundError, ValidationError
 
 if TYPE_CHECKING:
@@ -97,24 +99,32 @@ def local_files(model_path: str | os.PathLike[str],
             raise ValidationError(f"child_paths need model_path to be a folder; "
                                   f"{str(model_path)!r} is a file", path=str(model_path))
         return root, [SourceFile(root, _opener(given))]
-    chosen: list[Path] = []
+    found = walk(given)  # links followed inside the folder only (runyard.artifacts._walk)
+    for warning in found.warnings:
+        warnings.warn(f"model_path {str(model_path)!r}: {warning}", stacklevel=4)
+    by_name = {file.name: file for file in found.files}
+    chosen: list[str] = []
     if child_paths:
         for child in child_paths:
-            part = given / artifact_path(child, what="child path")
-            if part.is_file():
-                chosen.append(part)
-            elif part.is_dir():
-                chosen += [p for p in part.rglob("*") if p.is_file()]
-            else:
+            part = artifact_path(child, what="child path")
+            below = [name for name in by_name if name == part or name.startswith(part + "/")]
+            if not below:
                 raise SourceNotFoundError(f"child path {child!r} is not in {given}",
-                                          path=str(part))
+                                          path=str(given / part))
+            chosen += below
     else:
-        chosen = [p for p in given.rglob("*") if p.is_file()]
+        chosen = list(by_name)
     if not chosen:
         raise ValidationError(f"model_path {str(model_path)!r} is a folder without files; "
                               f"there is nothing to register", path=str(model_path))
-    relative = sorted({p.relative_to(given).as_posix() for p in chosen})
-    return root, [SourceFile(f"{root}/{r}", _opener(given / r)) for r in relative]
+    for name in chosen:
+        problem = file_name_problem(name, text_only=False)
+        if problem is not None:
+            raise ValidationError(f"model_path {str(model_path)!r} has a file "
+                                  f"{shown(name)!r} that cannot be registered under its "
+                                  f"name: it {problem}; rename it", path=name)
+    return root, [SourceFile(f"{root}/{name}", _opener(Path(by_name[name].path)))
+                  for name in sorted(set(chosen))]
 
 
 class _HashingReader:
