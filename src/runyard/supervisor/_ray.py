@@ -172,21 +172,15 @@ class NodeAgent:
         return len(left)
 
     def upload_outputs(self, taken: list[str]) -> list[tuple[str, int]]:
-        """Upload this node's ./outputs, except names another node uploaded already."""
-        outputs = self.workdir / "outputs"
-        uploaded: list[tuple[str, int]] = []
-        if not outputs.is_dir():
-            return uploaded
-        skip = set(taken)
-        for path in sorted(p for p in outputs.rglob("*") if p.is_file()):
-            name = f"outputs/{path.relative_to(outputs).as_posix()}"
-            if name in skip:
-                self._say(f"{name} exists on an earlier node; node {self.node}'s copy is not "
-                          f"kept")
-                continue
-            size = self.ws.artifacts.put_file(path, f"runs/{self.run_id}/{name}")
-            uploaded.append((name, size))
-        return uploaded
+        """Upload this node's ./outputs, except names another node uploaded already (the
+        walk and its warnings: runyard.artifacts._run_files)."""
+        from runyard.artifacts._run_files import upload_run_folder
+
+        uploaded = upload_run_folder(self.ws.artifacts, self.run_id, self.workdir / "outputs",
+                                     "outputs", inside=self.workdir, skip=set(taken))
+        for warning in uploaded.warnings:
+            self._say(f"warning: {warning}")
+        return uploaded.files
 
     def release(self) -> None:
         if self.environment is not None:
