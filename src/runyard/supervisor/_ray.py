@@ -174,12 +174,13 @@ class NodeAgent:
     def upload_outputs(self, taken: list[str]) -> list[tuple[str, int]]:
         """Upload this node's ./outputs, except names another node uploaded already (the
         walk and its warnings: runyard.artifacts._run_files)."""
-        from runyard.artifacts._run_files import upload_run_folder
+        from runyard.artifacts._run_files import record_warnings, upload_run_folder
 
         uploaded = upload_run_folder(self.ws.artifacts, self.run_id, self.workdir / "outputs",
                                      "outputs", inside=self.workdir, skip=set(taken))
         for warning in uploaded.warnings:
             self._say(f"warning: {warning}")
+        record_warnings(self.ws.store, self.run_id, "outputs", uploaded.warnings)
         return uploaded.files
 
     def release(self) -> None:
