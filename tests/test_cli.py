@@ -129,6 +129,25 @@ def test_no_workspace_is_a_one_line_error(tmp_path: Path,
     assert_one_line_error(result, "no workspace found", "runyard init")
 
 
+@pytest.mark.parametrize(("content", "fragments"), [
+    (b"[1, 2]", ["holds a JSON array, not an object"]),
+    (b'"ws"', ["holds a JSON string, not an object"]),
+    (b"\xff\xfe{}", ["cannot read workspace config", "not UTF-8 text"]),
+    (b'{"name": "w", "store_url": 5}', ["'store_url' must be a string, got a JSON number"]),
+    (b'{"artifact_url": ["file:///x"]}', ["'artifact_url' must be a string, got a JSON array"]),
+    (b'{"name": {"a": 1}}', ["'name' must be a string, got a JSON object"]),
+    (b"{not json", ["cannot read workspace config"]),
+])
+@pytest.mark.parametrize("command", [["runs", "list"], ["init", "--exist-ok"]])
+def test_a_broken_config_is_a_one_line_error(workspace: Workspace, content: bytes,
+                                            fragments: list[str], command: list[str]) -> None:
+    config = workspace.path / ".runyard" / "config.json"
+    config.write_bytes(content)
+    result = invoke(workspace, *command, code=2)
+    assert_one_line_error(result, str(config), *fragments)
+    assert config.read_bytes() == content  # nothing rewritten
+
+
 @pytest.mark.parametrize("command", [
     ["runs", "show"], ["logs"], ["metrics"], ["download"], ["cancel"],
 ])
@@ -338,6 +357,30 @@ def test_logs_follow_streams_until_the_run_ends(submit: Callable[..., Run],
     assert result.stdout.splitlines() == ["before", "after"]
 
 
+def test_ctrl_c_stops_logs_follow_and_says_the_run_goes_on(
+        submit: Callable[..., Run], workspace: Workspace) -> None:
+    run = submit("""
+        import time
+        print("started", flush=True)
+        time.sleep(60)
+    """)
+    process = subprocess.Popen(
+        [str(RUNYARD), "--workspace", str(workspace.path), "logs", "--follow", run.id],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "started"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    process.stdout.close()
+    assert process.returncode == 130
+    assert f"stopped following run {run.id}; it goes on" in stderr
+    assert f"runyard cancel {run.id}" in stderr
+    assert "Traceback" not in stderr
+    assert run.get_status() == "Running"
+    invoke(workspace, "cancel", "--wait", run.id)
+    assert run.get_status() == "Canceled"
+
+
 def test_logs_of_a_run_without_logs_says_so(workspace: Workspace,
                                             experiment: Experiment) -> None:
     run = interactive_run(experiment)
@@ -359,6 +402,21 @@ def test_metrics_table_has_last_value_and_count(workspace: Workspace,
     assert ["loss", "0.25", "3"] in rows
     assert ["optimizer", "adam", "1"] in rows
     assert ["eval", "epoch=1,", "accuracy=0.75", "1"] in rows
+
+
+def test_metrics_table_shows_a_logged_list_as_the_list(workspace: Workspace,
+                                                       experiment: Experiment) -> None:
+    run = interactive_run(experiment)
+    run.log_list("layer_sizes", [300, 100])
+    run.log_list("lr_schedule", [0.1, 0.01])
+    run.log_list("lr_schedule", [0.05, 0.005, 0.0005])
+    run.log("loss", 0.5)
+    run.log("loss", 0.25)
+    lines = invoke(workspace, "metrics", run.id).stdout.splitlines()
+    rows = {line.split()[0]: line.split(None, 1)[1].rsplit(None, 1) for line in lines[1:]}
+    assert rows["layer_sizes"] == ["[300, 100]", "1"]
+    assert rows["lr_schedule"] == ["[0.05, 0.005, 0.0005]", "2"]
+    assert rows["loss"] == ["0.25", "2"]
 
 
 def test_metrics_json_is_the_azure_shaped_dict(workspace: Workspace,
@@ -473,3 +531,17 @@ def test_compute_list_shows_the_local_compute_and_its_settings(workspace: Worksp
     assert result.exit_code == 0
     assert "local" in result.stdout
     assert "max_concurrent_runs" in result.stdout
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--max-nodes", "0"], "--max-nodes must be at least 1, got 0"),
+    (["--min-nodes", "5", "--max-nodes", "4"], "--min-nodes (5) is more than --max-nodes (4)"),
+    (["--cpus", "0"], "a node needs at least 1 CPU (--cpus)"),
+    (["--gpus", "-1"], "--gpus must be a number ≥ 0, got -1.0"),
+])
+def test_compute_create_errors_name_the_options(workspace: Workspace, options: list[str],
+                                                message: str) -> None:
+    result = invoke(workspace, "compute", "create", "cluster", *options, code=2)
+    assert_one_line_error(result, message)
+    assert "_nodes" not in result.stderr
+    assert [target.name for target in workspace.compute_targets.values()] == ["local"]

@@ -46,11 +46,14 @@ def test_upload_then_download_round_trip(workspace: Workspace, data: Path,
     assert "workspaceblobstore:set" in out
     assert "2/2 files" in err  # the progress bar, on stderr
     code, out, _ = invoke(workspace, "datastore", "upload", str(data), "--target", "set")
-    assert "skipped 2 already there" in out
+    assert "skipped 2 already there (same size; pass --overwrite to copy them again)" in out
     code, out, err = invoke(workspace, "datastore", "download", str(tmp_path / "out"),
                             "--prefix", "set/")
     assert code == 0, err
     assert "downloaded 2 file(s)" in out
+    code, out, _ = invoke(workspace, "datastore", "download", str(tmp_path / "out"),
+                          "--prefix", "set/")
+    assert "skipped 2 already there (same size; pass --overwrite to copy them again)" in out
     assert (tmp_path / "out/set/train/a.txt").read_text() == "alpha\n"
     assert (tmp_path / "out/set/labels.txt").read_text() == "0 1\n"
 
@@ -97,3 +100,15 @@ def test_bad_input_is_one_line_and_exit_code_2(workspace: Workspace, data: Path,
     stored = workspace.get_default_datastore().local_path
     assert stored is not None
     assert list(stored.iterdir()) == []
+
+
+def test_a_folder_where_a_file_would_go_is_not_called_a_changed_file(
+        workspace: Workspace, data: Path, tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    (target / "labels.txt").mkdir(parents=True)
+    invoke(workspace, "datastore", "upload", str(data))
+    code, _, err = invoke(workspace, "datastore", "download", str(target), "--overwrite")
+    assert code == 2
+    assert err.startswith("error: 1 destination(s) in ")
+    assert "are folders, where files would go, e.g. " in err
+    assert "--overwrite to replace" not in err  # --overwrite would not help

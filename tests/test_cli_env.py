@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -27,11 +29,19 @@ def test_build_shows_the_build_then_finds_it_and_list_and_prune_see_it(
     assert built.exit_code == 0, built.output
     assert "building environment" in built.output
     assert "+ six==1.16.0" in built.output
+    interpreter = built.stdout.strip().splitlines()[-1].rsplit(": ", 1)[1]
+    built_python = subprocess.run(
+        [interpreter, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True, text=True, check=True).stdout.strip()
     again = runner.invoke(cli, ["env", "build", str(requirements)])
     assert "found in the cache" in again.output
     listed = runner.invoke(cli, ["env", "list"])
-    assert "six==1.16.0" in listed.output
-    assert "3.11" in listed.output or "3.1" in listed.output
+    lines = listed.stdout.splitlines()
+    assert lines[0].split()[:4] == ["hash", "builder", "python", "packages"]
+    assert len(lines) == 2, listed.stdout
+    # the Python listed is the one built, by default runyard's own (no --python)
+    assert built_python == f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert lines[1].split()[1:4] == ["uv", built_python, "six==1.16.0"]
     assert runner.invoke(cli, ["env", "prune", "--days", "30"]).output.count("removed ") == 0
     marker = next((tmp_path / "cache").glob("*/.runyard-env.json"))
     old = time.time() - 31 * 86400

@@ -94,7 +94,9 @@ def test_download_writes_the_model_and_needs_exist_ok_the_second_time(
     assert "2 file(s) verified" in result.stderr
     assert (out / "model" / "weights.bin").read_bytes() == b"w" * 3000
     again = invoke(workspace, "models", "download", "mnist", "-o", str(out), code=2)
-    assert_one_line_error(again, str(out / "model"), "already exists", "--exist-ok")
+    assert_one_line_error(again, str(out / "model"), "already exists; pass --exist-ok to "
+                          "replace its files, or choose another --output")
+    assert "=True" not in again.stderr
     invoke(workspace, "models", "download", "mnist", "-o", str(out), "--exist-ok")
 
 

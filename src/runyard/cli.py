@@ -265,10 +265,11 @@ class _SubmitCommand(RunyardCommand):
     """`submit`, which says where `--` goes when an option after SCRIPT is unknown."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        given = list(args)  # click's parser consumes the list it parses
         try:
             return super().parse_args(ctx, args)
         except click.NoSuchOption as e:
-            hint = self._double_dash_hint(ctx, args, e.option_name)
+            hint = self._double_dash_hint(ctx, given, e.option_name)
             if hint is None:
                 raise
             raise Failure(hint) from e
@@ -283,10 +284,10 @@ class _SubmitCommand(RunyardCommand):
         if where is None or "--" in args[:where]:
             return None
         try:
-            _, positional, _ = self.make_parser(ctx).parse_args(args[:where])
+            before, _, _ = self.make_parser(ctx).parse_args(list(args[:where]))
         except click.UsageError:
             return None
-        if not positional:
+        if not isinstance(before.get("script"), str):
             return None  # an unknown option before SCRIPT is a typo of ours
         fixed = shlex.join(["runyard", "submit", *args[:where], "--", *args[where:]])
         return (f"no such option {option} for runyard submit; options after SCRIPT are "

@@ -217,7 +217,8 @@ def _read_config(path: Path) -> dict[str, Any]:
         text = path.read_bytes().decode("utf-8")
         config = json.loads(text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        why = "it is not UTF-8 text" if isinstance(e, UnicodeDecodeError) else str(e)
+        why = (f"it is not UTF-8 text ({e.reason} at byte {e.start})"
+               if isinstance(e, UnicodeDecodeError) else str(e))
         raise WorkspaceNotFoundError(
             f"cannot read workspace config {path}: {why}", path=str(path)) from e
     if not isinstance(config, dict):

@@ -39,7 +39,8 @@ def _requirement(text: str) -> str:
     try:
         requirement = Requirement(text)
     except InvalidRequirement as e:
-        raise ValidationError(f"pip package {text!r} is not a valid requirement: {e}",
+        why = str(e).splitlines()[0]  # packaging adds the text and a caret on more lines
+        raise ValidationError(f"pip package {text!r} is not a valid requirement: {why}",
                               requirement=text) from e
     requirement.name = canonicalize_name(requirement.name)
     return str(requirement)
@@ -186,7 +187,12 @@ class Environment:
         if not path.is_file():
             raise FileNotFoundError(f"requirements file {file_path} not found")
         deps = env.python.conda_dependencies
-        for number, raw in enumerate(path.read_text().splitlines(), start=1):
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ValidationError(f"requirements file {file_path} is not UTF-8 text "
+                                  f"({e.reason} at byte {e.start})", path=str(path)) from e
+        for number, raw in enumerate(text.splitlines(), start=1):
             line = raw.split(" #", 1)[0].strip()
             if not line or line.startswith("#"):
                 continue
