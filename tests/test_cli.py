@@ -538,6 +538,9 @@ def test_compute_list_shows_the_local_compute_and_its_settings(workspace: Worksp
     (["--min-nodes", "5", "--max-nodes", "4"], "--min-nodes (5) is more than --max-nodes (4)"),
     (["--cpus", "0"], "a node needs at least 1 CPU (--cpus)"),
     (["--gpus", "-1"], "--gpus must be a number ≥ 0, got -1.0"),
+    (["--address", "head:8265"], "--address must be the Ray dashboard's URL"),
+    (["--idle-seconds-before-scaledown", "-1"],
+     "--idle-seconds-before-scaledown must be a whole number ≥ 0, got -1"),
 ])
 def test_compute_create_errors_name_the_options(workspace: Workspace, options: list[str],
                                                 message: str) -> None:

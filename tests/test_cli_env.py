@@ -68,3 +68,11 @@ def test_a_bad_requirements_file_names_the_line(runner: CliRunner, tmp_path: Pat
     result = runner.invoke(cli, ["env", "build", str(requirements)])
     assert result.exit_code == 2
     assert "requirements.txt:2" in result.output
+
+
+def test_a_bad_python_version_names_the_option(runner: CliRunner, tmp_path: Path) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("six\n")
+    result = runner.invoke(cli, ["env", "build", str(requirements), "--python", "three"])
+    assert result.exit_code == 2
+    assert result.stderr == "error: --python 'three' is not a version like '3.11'\n"

@@ -42,9 +42,10 @@ def cli_spelling(text: str, command: click.Command) -> str:
     `pass overwrite=True` → `pass --overwrite`, `max_nodes` → `--max-nodes`, and the names
     in the command's `sdk_names` (`source_directory` → `--source-dir`).
 
-    An argument name is replaced where it stands as a word: `NAME=True`, or a NAME with an
-    underscore (plain words such as `address` read the same in both spellings, and paths
-    or run ids that contain a name are left alone)."""
+    An argument name is replaced where it stands as a word: `NAME=True`, a NAME with an
+    underscore, or a NAME followed by "must" ("address must be a URL"); elsewhere a plain
+    word such as `address` is English, and paths or run ids that contain a name are left
+    alone."""
     options: dict[str, str] = {}
     for param in command.params:
         long = [opt for opt in param.opts if opt.startswith("--")]
@@ -56,13 +57,13 @@ def cli_spelling(text: str, command: click.Command) -> str:
         return text
 
     def replace(match: re.Match[str]) -> str:
-        name, value = match.group(1), match.group(2)
-        if value == "=True" or "_" in name:
-            return options[name]
+        name, value, must = match.group(1), match.group(2), match.group(3)
+        if value == "=True" or "_" in name or must:
+            return options[name] + (must or "")
         return match.group(0)
 
     names = "|".join(sorted((re.escape(name) for name in options), key=len, reverse=True))
-    pattern = rf"(?<![\w./\\-])({names})(=True)?(?![\w/\\-]|\.\w|=)"
+    pattern = rf"(?<![\w./\\-])({names})(=True)?(?![\w/\\-]|\.\w|=)( must\b)?"
     return re.sub(pattern, replace, text)
 
 
