@@ -105,7 +105,12 @@ def file_name_problem(name: str, *, text_only: bool = True,
         plain = artifact_path(name) == name
     except InvalidArtifactPathError:
         plain = False
-    return None if plain else "is not a plain relative path"
+    if plain:
+        return None
+    if re.match(r"^[A-Za-z]:", name):
+        return (f"starts like a Windows drive ({name[:2]!r}), which runyard reads as an "
+                f"absolute path")
+    return "is not a plain relative path"
 
 
 def process_argument(value: str, *, what: str) -> str:

@@ -56,14 +56,15 @@ def upload_run_folder(artifacts: ArtifactStore, run_id: str, folder: str | os.Pa
                                    f"it in the script")
             continue
         if name in skip:
-            result.warnings.append(f"{name} is not kept: a file of that name was uploaded "
+            result.warnings.append(f"{shown(name)} is not kept: a file of that name was uploaded "
                                    f"already (by an earlier node)")
             continue
         try:
             size = artifacts.put_file(file.path, f"runs/{run_id}/{name}")
         except (OSError, ValueError) as e:
             reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-            result.warnings.append(f"{name} is not kept: it could not be copied ({reason})")
+            result.warnings.append(f"{shown(name)} is not kept: it could not be copied "
+                                   f"({reason})")
             continue
         pending.append((name, size))
         result.files.append((name, size))

@@ -47,9 +47,13 @@ class Walk:
     warnings: list[str] = field(default_factory=list)
 
 
-def shown(name: str) -> str:
-    """A name as a warning prints it: bytes that are not UTF-8 as `\\xff`."""
-    return os.fsencode(name).decode("utf-8", "backslashreplace")
+def shown(name: str, limit: int = 300) -> str:
+    """A name as a warning prints it: bytes that are not UTF-8 as `\\xff`, and the middle
+    of a name longer than `limit` characters left out."""
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    if len(text) > limit:
+        text = f"{text[:limit - 100]}...({len(text) - limit} characters)...{text[-100:]}"
+    return text
 
 
 def _within(real: str, boundary: str) -> bool:
