@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 
 def _state(stat: bytes) -> bytes:
     # the command name may hold spaces and parentheses: the state follows the last ')'
@@ -38,3 +40,12 @@ def is_supervisor_of(pid: int, run_id: str) -> bool:
     except OSError:
         return False
     return b"runyard.supervisor" in command and run_id.encode() in command and alive(pid)
+
+
+def supervisors_of(run_id: str) -> list[int]:
+    """Live processes of `run_id`'s supervisor (the supervisor and its keeper)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and is_supervisor_of(int(entry), run_id):
+            found.append(int(entry))
+    return found

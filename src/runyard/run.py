@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from runyard import _status, _validation
 from runyard._local import read_tail
-from runyard._procfs import is_supervisor_of
+from runyard._procfs import is_supervisor_of, supervisors_of
 from runyard.errors import (
     ArtifactNotFoundError,
     FileExistsNoOverwriteError,
@@ -64,7 +64,8 @@ def reconcile(workspace: Workspace, row: dict[str, Any]) -> dict[str, Any]:
             if crash:
                 reason += f"; it said: {crash}"
     elif row["supervisor_host"] == socket.gethostname():
-        if not is_supervisor_of(pid, row["id"]):
+        # a dead supervisor's keeper ends the run itself within seconds, saying how it died
+        if not is_supervisor_of(pid, row["id"]) and not supervisors_of(row["id"]):
             reason = f"its supervisor (pid {pid}) died while the run was {status}"
     elif now - (row["heartbeat_at"] or row["created_at"]) > STALE_SECONDS:
         reason = (f"its supervisor (pid {pid} on {row['supervisor_host']}) sent no heartbeat "

@@ -220,11 +220,11 @@ class SqlStore(AbstractStore):
             values["end_time"] = now
         if error is not None:
             values["error"] = error
-        update = t.runs.update().where(t.runs.c.id == run_id).values(**values)
+        # an end state is final: no transition leaves one, whatever `only_if` says
+        update = t.runs.update().where(t.runs.c.id == run_id).values(**values).where(
+            t.runs.c.status.not_in(list(_status.TERMINAL)))
         if only_if is not None:
             update = update.where(t.runs.c.status.in_(list(only_if)))
-        else:  # an end state is final
-            update = update.where(t.runs.c.status.not_in(list(_status.TERMINAL)))
         with self._write() as conn:
             if conn.execute(update).rowcount != 1:
                 return False

@@ -12,7 +12,9 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -40,6 +42,15 @@ from runyard.workspace import Workspace
 HEARTBEAT_SECONDS = 5.0
 KILL_GRACE_SECONDS = 3.0
 POLL_SECONDS = 0.1
+
+
+def disk_full(error: BaseException) -> bool:
+    """Whether `error` says the disk is full (an OS write, SQLite's SQLITE_FULL, or a
+    database server's own words)."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return True
+    text = str(error).lower()
+    return "database or disk is full" in text or "no space left on device" in text
 
 
 class _Stop(Exception):
@@ -71,13 +82,15 @@ class Supervisor:
         self._wake = threading.Event()
         self._done = threading.Event()
         self._cancel_seen = False
+        self._logs_kept = False
         self.ingest = Ingestor(self.dir / "channel", self.store, workspace.artifacts, run_id,
                                self.run["experiment"], self.say, staging=self.dir / "staged")
 
     # -- helpers ------------------------------------------------------------------------
     def say(self, message: str) -> None:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
-        self._log.write(f"[{stamp}Z] {message}\n")
+        with contextlib.suppress(OSError, ValueError):  # a full disk must not end us here
+            self._log.write(f"[{stamp}Z] {message}\n")
 
     def transition(self, status: str, detail: str | None = None, error: str | None = None) -> None:
         if not self.store.set_status(self.run_id, status, detail=detail, error=error,
@@ -123,8 +136,13 @@ class Supervisor:
             self._stop(stop)
         except Exception as e:  # noqa: BLE001 - any failure ends the run as Failed, with why
             self.say(traceback.format_exc())
-            self._stop(_Stop(_status.FAILED, f"runyard supervisor error: "
-                                             f"{type(e).__name__}: {e}"))
+            if disk_full(e):
+                first_line = str(e).splitlines()[0] if str(e) else type(e).__name__
+                reason = f"the disk is full (no space left on device) while the run was " \
+                         f"{self.status}: {first_line}"
+            else:
+                reason = f"runyard supervisor error: {type(e).__name__}: {e}"
+            self._stop(_Stop(_status.FAILED, reason))
         finally:
             self._done.set()
             if self.slot is not None:
@@ -135,6 +153,9 @@ class Supervisor:
         return 0
 
     def _prepare(self) -> None:
+        if self.status in _status.TERMINAL:  # failed or canceled before we started
+            raise _Stop(self.status, f"run is {self.status} already; supervisor stops")
+        self.check_cancel()
         self.transition(_status.PREPARING)
         self.check_cancel()
         environment = self.config.get("environment")
@@ -299,8 +320,16 @@ class Supervisor:
         if self.status in _status.TERMINAL:
             return
         error = None if stop.status == _status.CANCELED else stop.reason
-        with contextlib.suppress(_Stop):
-            self.transition(stop.status, detail=stop.reason, error=error)
+        try:
+            with contextlib.suppress(_Stop):
+                self.transition(stop.status, detail=stop.reason, error=error)
+        except Exception as e:  # noqa: BLE001 - a full disk: make room, then say why
+            self.say(f"could not record the end state ({e}); freeing the run's scratch "
+                     f"space and trying again")
+            for name in ("wd", "staged", "channel"):
+                shutil.rmtree(self.dir / name, ignore_errors=True)
+            with contextlib.suppress(_Stop):
+                self.transition(stop.status, detail=stop.reason, error=error)
 
     def _stop_processes(self) -> int:
         """Stop every process of the run still running (SIGTERM, SIGKILL after
@@ -313,9 +342,13 @@ class Supervisor:
         return len(leftovers)
 
     def _upload(self) -> None:
-        self._upload_outputs()
-        self._log.flush()
-        self._upload_folder(self.logs, "logs")
+        try:
+            self._upload_outputs()
+        finally:  # the logs say why, whatever happened to the outputs
+            with contextlib.suppress(OSError, ValueError):
+                self._log.flush()
+            self._upload_folder(self.logs, "logs")
+            self._logs_kept = True
 
     def _upload_outputs(self) -> None:
         self._upload_folder(self.workdir / "outputs", "outputs")
@@ -335,19 +368,24 @@ class Supervisor:
         record_warnings(self.store, self.run_id, base, uploaded.warnings)
 
     def _cleanup(self) -> None:
-        import shutil
-
-        self._log.close()
+        with contextlib.suppress(OSError, ValueError):
+            self._log.close()
         supervisor_log = self.logs / "supervisor.txt"
         try:  # the copy uploaded at Finalizing lacks the end state
+            if not self._logs_kept:
+                self._upload_folder(self.logs, "logs")
             size = self.ws.artifacts.put_file(supervisor_log, f"runs/{self.run_id}/logs/"
                                                               "supervisor.txt")
             self.store.add_files(self.run_id, [("logs/supervisor.txt", size)])
+            self._logs_kept = True
         except Exception:  # noqa: BLE001 - best effort after the end state
             pass
-        # logs/ too: they are in the artifact store now, and readers fall back to it
-        for name in ("wd", "channel", "staged", "logs"):
+        # logs/ too once they are in the artifact store (readers fall back to it); where
+        # they could not be saved (a full disk), they stay here, the only copy of why
+        for name in ("wd", "channel", "staged", *(("logs",) if self._logs_kept else ())):
             shutil.rmtree(self.dir / name, ignore_errors=True)
+        if not self._logs_kept:
+            return
         crash_log = self.dir / "supervisor.log"  # the process's own stdout/stderr
         if not crash_log.exists() or crash_log.stat().st_size == 0:
             shutil.rmtree(self.dir, ignore_errors=True)
