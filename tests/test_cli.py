@@ -471,6 +471,31 @@ def test_cancel_wait_ends_a_running_run_canceled(submit: Callable[..., Run],
     assert run.get_status() == "Canceled"
 
 
+@pytest.mark.slow
+def test_ctrl_c_stops_cancel_wait_and_says_the_cancel_stands(submit: Callable[..., Run],
+                                                             workspace: Workspace) -> None:
+    run = submit("""
+        import signal, time
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # so the cancel takes its 3 s
+        print("started", flush=True)
+        time.sleep(60)
+    """)
+    wait_until(lambda: b"started" in run.read_log("logs/driver_0.txt", 0))
+    process = subprocess.Popen(
+        [str(RUNYARD), "--workspace", str(workspace.path), "cancel", "--wait", run.id],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == f"cancel requested for run {run.id}"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    process.stdout.close()
+    assert process.returncode == 130, stderr
+    assert f"stopped waiting for run {run.id}; its cancel request stands" in stderr
+    assert "Traceback" not in stderr
+    run.wait_for_completion(raise_on_error=False)
+    assert run.get_status() == "Canceled"
+
+
 def test_cancel_of_an_ended_run_says_so(workspace: Workspace,
                                         experiment: Experiment) -> None:
     run = interactive_run(experiment)

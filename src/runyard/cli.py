@@ -612,10 +612,11 @@ def cancel(ctx: click.Context, state: _State, run_id: str, wait: bool) -> None:
         click.echo(f"run {run.id} has ended already: {status}")
         return
     run.cancel()
-    click.echo(f"cancel requested for run {run.id}")
     if not wait:
+        click.echo(f"cancel requested for run {run.id}")
         return
     try:
+        click.echo(f"cancel requested for run {run.id}")
         details = run.wait_for_completion(raise_on_error=False)
     except KeyboardInterrupt:
         click.echo(f"\nstopped waiting for run {run.id}; its cancel request stands and "
