@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from runyard import Experiment, Run, ScriptRunConfig, Workspace
+from runyard import Environment, Experiment, Run, ScriptRunConfig, Workspace
 from runyard.artifacts import snapshot
 from runyard.artifacts._walk import make_folders, remove_tree, walk
 from runyard.artifacts.local import NAME_MAX, temporary_name
@@ -217,6 +217,7 @@ def test_a_datastore_upload_of_a_name_it_cannot_keep_writes_nothing(
     ("equals", r"environment variable name 'A=B' contains '='"),
     ("nul-name", r"environment variable name 'A\\x00' contains a NUL byte"),
     ("empty-name", r"environment variable name '' is empty"),
+    ("environment", r"environment: environment variable 'OK' value 'a\\x00b' contains a NUL"),
 ])
 def test_names_no_run_can_materialize_are_refused_at_submit_and_leave_no_run(
         experiment: Experiment, source: Callable[..., Path], case: str, problem: str) -> None:
@@ -226,11 +227,17 @@ def test_names_no_run_can_materialize_are_refused_at_submit_and_leave_no_run(
                  "nul-name": {"A\x00": "1"}, "empty-name": {"": "1"}}.get(case, {})
     if case == "snapshot":
         (folder / "a\\..\\..\\x").write_text("escape")
+    environment = None
+    if case == "environment":
+        environment = Environment("nul-value")
+        environment.python.user_managed_dependencies = True
+        environment.environment_variables = {"OK": "a\x00b"}
     store = experiment.workspace.store
     before = len(store.list_runs(experiment=experiment.name))
     with pytest.raises(ValidationError, match=problem):
         experiment.submit(ScriptRunConfig(folder, "train.py", arguments=arguments,
-                                          environment_variables=variables))
+                                          environment_variables=variables,
+                                          environment=environment))
     assert len(store.list_runs(experiment=experiment.name)) == before == 0
     assert list(experiment.workspace.artifacts.list()) == []  # not one snapshot blob
 
