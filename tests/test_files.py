@@ -150,6 +150,22 @@ def test_links_out_of_the_working_directory_cycles_and_dangling_links_are_named_
     assert len(_warnings(run)) == 6
 
 
+def test_an_outputs_folder_that_is_a_link_out_is_named_and_the_logs_are_kept(
+        submit: Callable[..., Run]) -> None:
+    run = submit("""
+        import os
+        os.rmdir("outputs")
+        os.symlink("/", "outputs")
+        print("outputs now points out")
+    """)
+    assert run.wait_for_completion()["status"] == "Completed"
+    assert not [n for n in run.get_file_names() if n.startswith("outputs/")]
+    assert "logs/driver_0.txt" in run.get_file_names()
+    (warning,) = _warnings(run)
+    assert warning.startswith("outputs is a link to /, outside ")
+    assert "not followed, nothing below it is copied" in warning
+
+
 def test_the_snapshot_follows_links_inside_the_source_directory_only(
         experiment: Experiment, source: Callable[..., Path]) -> None:
     folder = source("""

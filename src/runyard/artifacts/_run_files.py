@@ -45,8 +45,8 @@ def upload_run_folder(artifacts: ArtifactStore, run_id: str, folder: str | os.Pa
     result = Uploaded()
     if not Path(folder).is_dir():
         return result
-    found = walk(folder, inside=inside)
-    result.warnings += [f"{base}/{warning}" for warning in found.warnings]
+    found = walk(folder, inside=inside, label=base)
+    result.warnings += found.warnings
     pending: list[tuple[str, int]] = []
     for file in found.files:
         name = f"{base}/{file.name}"

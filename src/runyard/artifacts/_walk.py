@@ -61,21 +61,24 @@ def _within(real: str, boundary: str) -> bool:
 
 
 def walk(folder: str | os.PathLike[str], *, inside: str | os.PathLike[str] | None = None,
-         ignore: Callable[[str, bool], bool] | None = None) -> Walk:
+         ignore: Callable[[str, bool], bool] | None = None, label: str | None = None) -> Walk:
     """The regular files below `folder`, following the links that stay inside `inside`
-    (default: `folder` itself). `ignore(name, is_folder)` leaves an entry out silently."""
+    (default: `folder` itself). `ignore(name, is_folder)` leaves an entry out silently.
+    Warnings name entries relative to `folder`, after `label/` when it is given."""
     top = os.fspath(folder)
     boundary = os.path.realpath(os.fspath(inside) if inside is not None else top)
     result = Walk()
     real_top = os.path.realpath(top)
     if not _within(real_top, boundary):
-        result.warnings.append(f"{shown(top)} is a link to {shown(real_top)}, outside "
-                               f"{shown(boundary)}; not followed, nothing below it is copied")
+        result.warnings.append(f"{shown(label or top)} is a link to {shown(real_top)}, "
+                               f"outside {shown(boundary)}; not followed, nothing below it "
+                               f"is copied")
         return result
     try:
         status = os.stat(top)
     except OSError:
         return result  # nothing there: nothing to copy
+    lead = f"{label}/" if label else ""
     stack = [(top, "", frozenset({(status.st_dev, status.st_ino)}))]
     while stack:
         path, prefix, ancestors = stack.pop()
@@ -83,19 +86,20 @@ def walk(folder: str | os.PathLike[str], *, inside: str | os.PathLike[str] | Non
             with os.scandir(path) as scan:
                 entries = list(scan)
         except OSError as e:
-            result.warnings.append(f"{shown(prefix.rstrip('/') or top)}: this folder could "
-                                   f"not be read ({e.strerror}); its files are not copied")
+            where = (lead + prefix).rstrip("/") or top
+            result.warnings.append(f"{shown(where)}: this folder could not be read "
+                                   f"({e.strerror}); its files are not copied")
             continue
         for entry in entries:
             name = prefix + entry.name
-            found = _entry(entry, name, boundary, ancestors, ignore, result)
+            found = _entry(entry, name, lead, boundary, ancestors, ignore, result)
             if found is not None:
                 stack.append((entry.path, name + "/", ancestors | {found}))
     result.files.sort(key=lambda file: file.name)
     return result
 
 
-def _entry(entry: os.DirEntry[str], name: str, boundary: str,
+def _entry(entry: os.DirEntry[str], name: str, lead: str, boundary: str,
            ancestors: frozenset[tuple[int, int]], ignore: Callable[[str, bool], bool] | None,
            result: Walk) -> tuple[int, int] | None:
     """Take one entry: a file goes into `result`; a folder to walk returns its identity."""
@@ -110,15 +114,16 @@ def _entry(entry: os.DirEntry[str], name: str, boundary: str,
             return None  # removed while we looked
         target = None
     except OSError as e:
-        result.warnings.append(f"{shown(name)}: could not be read ({e.strerror}); not copied")
+        result.warnings.append(f"{shown(lead + name)}: could not be read ({e.strerror}); "
+                               f"not copied")
         return None
     is_folder = target is not None and stat.S_ISDIR(target.st_mode)
     if ignore is not None and ignore(name, is_folder):
         return None
-    what = f"{shown(name)} is a folder"
+    what = f"{shown(lead + name)} is a folder"
     if link:
         with contextlib.suppress(OSError):
-            what = f"{shown(name)} is a link to {shown(os.readlink(entry.path))}"
+            what = f"{shown(lead + name)} is a link to {shown(os.readlink(entry.path))}"
         if target is None:
             result.warnings.append(f"{what}, which does not exist; not followed")
             return None
@@ -138,7 +143,7 @@ def _entry(entry: os.DirEntry[str], name: str, boundary: str,
     if stat.S_ISREG(target.st_mode):
         result.files.append(WalkedFile(entry.path, name, target.st_size))
     else:
-        result.warnings.append(f"{shown(name)} is not a regular file or folder (a FIFO, "
+        result.warnings.append(f"{shown(lead + name)} is not a regular file or folder (a FIFO, "
                                f"socket or device); not copied")
     return None
 
