@@ -566,10 +566,14 @@ def test_compute_list_shows_the_local_compute_and_its_settings(workspace: Worksp
     (["--address", "head:8265"], "--address must be the Ray dashboard's URL"),
     (["--idle-seconds-before-scaledown", "-1"],
      "--idle-seconds-before-scaledown must be a whole number ≥ 0, got -1"),
+    (["--vm-size", "STANDARD_Z9"], "unknown --vm-size 'STANDARD_Z9'; runyard knows "),
+    (["--vm-size", "STANDARD_Z9"], "or give the node's resources instead: --cpus 4 --gpus 0 "
+                                   "--memory-gib 16"),
 ])
 def test_compute_create_errors_name_the_options(workspace: Workspace, options: list[str],
                                                 message: str) -> None:
     result = invoke(workspace, "compute", "create", "cluster", *options, code=2)
     assert_one_line_error(result, message)
     assert "_nodes" not in result.stderr
+    assert "node_resources" not in result.stderr
     assert [target.name for target in workspace.compute_targets.values()] == ["local"]

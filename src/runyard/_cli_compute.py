@@ -32,6 +32,8 @@ def list_compute(state: _State) -> None:
 
 
 @compute.command("create", sdk_names={
+    "node_resources={'CPU': 4, 'GPU': 0, 'memory_gib': 16}": "--cpus 4 --gpus 0 "
+                                                              "--memory-gib 16",
     "node_resources['CPU']": "--cpus", "node_resources['GPU']": "--gpus",
     "node_resources['memory_gib']": "--memory-gib"})
 @click.argument("name")

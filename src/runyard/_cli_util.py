@@ -63,7 +63,8 @@ def cli_spelling(text: str, command: click.Command) -> str:
         return match.group(0)
 
     names = "|".join(sorted((re.escape(name) for name in options), key=len, reverse=True))
-    pattern = rf"(?<![\w./\\-])({names})(=True)?(?![\w/\\-]|\.\w|=)( must\b)?"
+    # not inside a word, a path or a quoted key ({'memory_gib': 16} stays Python)
+    pattern = rf"(?<![\w./\\'\"-])({names})(=True)?(?![\w/\\'\"-]|\.\w|=)( must\b)?"
     return re.sub(pattern, replace, text)
 
 
