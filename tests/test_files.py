@@ -226,7 +226,7 @@ def test_a_datastore_upload_of_a_name_it_cannot_keep_writes_nothing(
 
 
 # -- item 11: names no process can be started with are refused at submit ---------------
-@pytest.mark.parametrize(("case", "problem"), [
+REFUSED = [
     ("snapshot", r"a\\\\..\\\\..\\\\x.*backslash.*\.runyardignore"),
     ("argument", r"argument 1 'a\\x00b' contains a NUL byte"),
     ("value", r"environment variable 'TOKEN' value 'x\\x00y' contains a NUL byte"),
@@ -234,7 +234,10 @@ def test_a_datastore_upload_of_a_name_it_cannot_keep_writes_nothing(
     ("nul-name", r"environment variable name 'A\\x00' contains a NUL byte"),
     ("empty-name", r"environment variable name '' is empty"),
     ("environment", r"environment: environment variable 'OK' value 'a\\x00b' contains a NUL"),
-])
+]
+
+
+@pytest.mark.parametrize(("case", "problem"), REFUSED, ids=[case for case, _ in REFUSED])
 def test_names_no_run_can_materialize_are_refused_at_submit_and_leave_no_run(
         experiment: Experiment, source: Callable[..., Path], case: str, problem: str) -> None:
     folder = source("print('never runs')\n")
