@@ -307,8 +307,13 @@ class Run:
         base = Path(path)
         if not base.is_dir():
             raise FileNotFoundError(f"upload_folder: {path} is not a folder")
-        for file in sorted(p for p in base.rglob("*") if p.is_file()):
-            self.upload_file(f"{name}/{file.relative_to(base).as_posix()}", file)
+        from runyard.artifacts._walk import walk
+
+        walked = walk(base, label=str(path))
+        for warning in walked.warnings:  # links out, cycles, FIFOs (docs/files.md)
+            print(f"upload_folder: {warning}", file=sys.stderr)
+        for file in walked.files:
+            self.upload_file(f"{name}/{file.name}", file.path)
 
     def download_file(self, name: str, output_file_path: str | os.PathLike[str] | None = None,
                       _validate_checksum: bool = False, *, overwrite: bool = False) -> str:

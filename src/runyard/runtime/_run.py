@@ -310,9 +310,15 @@ class RuntimeRun:
         self._append((_wire.FILE, target, staged))
 
     def upload_folder(self, name: str, path: str | os.PathLike[str]) -> None:
-        base = Path(path)
-        for file in sorted(p for p in base.rglob("*") if p.is_file()):
-            self.upload_file(f"{name}/{file.relative_to(base).as_posix()}", file)
+        """Upload every file below `path` under `name/`, following the links that stay
+        inside it (the rule of outputs and snapshots, docs/files.md)."""
+        from runyard.artifacts._walk import walk
+
+        walked = walk(path, label=str(path))
+        for warning in walked.warnings:
+            print(f"runyard upload_folder: {warning}", file=sys.stderr, flush=True)
+        for file in walked.files:
+            self.upload_file(f"{name}/{file.name}", file.path)
 
     # -- lifecycle ------------------------------------------------------------------------
     def flush(self) -> None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from pathlib import Path
 
 from runyard import _status
 from runyard._local import read_tail
+from runyard.artifacts._walk import remove_tree
 
 
 def _last_words(run_dir: Path) -> str:
@@ -29,7 +29,7 @@ def _last_words(run_dir: Path) -> str:
 def _free_scratch(run_dir: Path) -> None:
     """Make room on a full disk: what the run's processes wrote is lost anyway."""
     for name in ("wd", "staged", "channel"):
-        shutil.rmtree(run_dir / name, ignore_errors=True)
+        remove_tree(run_dir / name)
 
 
 def _end(store: object, run_id: str, pid: int, how: str, run_dir: Path) -> None:
@@ -99,4 +99,4 @@ def recover(workspace_path: str, run_id: str, pid: int, how: str) -> None:
         _keep_logs(workspace, run_id, run_dir)
     with contextlib.suppress(Exception):
         _drop_temporaries(workspace, run_id)
-    shutil.rmtree(run_dir, ignore_errors=True)
+    remove_tree(run_dir)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -27,6 +26,7 @@ from typing import IO, Any
 from runyard import _status
 from runyard._local import free_ports
 from runyard.artifacts import snapshot
+from runyard.artifacts._walk import remove_tree
 from runyard.azureml._in_run import ensure_azureml_shim
 from runyard.compute import get_compute_target
 from runyard.compute.local import Slot
@@ -327,7 +327,7 @@ class Supervisor:
             self.say(f"could not record the end state ({e}); freeing the run's scratch "
                      f"space and trying again")
             for name in ("wd", "staged", "channel"):
-                shutil.rmtree(self.dir / name, ignore_errors=True)
+                remove_tree(self.dir / name)
             with contextlib.suppress(_Stop):
                 self.transition(stop.status, detail=stop.reason, error=error)
 
@@ -383,9 +383,9 @@ class Supervisor:
         # logs/ too once they are in the artifact store (readers fall back to it); where
         # they could not be saved (a full disk), they stay here, the only copy of why
         for name in ("wd", "channel", "staged", *(("logs",) if self._logs_kept else ())):
-            shutil.rmtree(self.dir / name, ignore_errors=True)
+            remove_tree(self.dir / name)
         if not self._logs_kept:
             return
         crash_log = self.dir / "supervisor.log"  # the process's own stdout/stderr
         if not crash_log.exists() or crash_log.stat().st_size == 0:
-            shutil.rmtree(self.dir, ignore_errors=True)
+            remove_tree(self.dir)
