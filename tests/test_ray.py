@@ -1,8 +1,11 @@
 """Runs on a real Ray cluster (Ray 2.60, token authentication) on this machine: a head and
 one worker node started by `ComputeTarget.create`, each node with 2 CPUs of its own.
 
-The cluster is made once for the module. The tests that change it (a killed node) come
-last, and the run after them scales the cluster back up.
+The cluster is made once for the module (`shared_cluster`); the `cluster` fixture puts it
+back in shape before each test that uses it (no run of an earlier test active, no
+attachment left, exactly its two nodes), so every test passes alone and in any order.
+The tests of isolation, time limits and readiness make small clusters of their own
+(head only, 1 CPU), in workspaces of their own.
 """
 
 from __future__ import annotations
@@ -62,8 +65,27 @@ def cluster_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Work
             os.kill(pid, signal.SIGKILL)
 
 
+def _end_active_runs(workspace: Workspace) -> None:
+    for row in workspace.store.list_runs():
+        if row["status"] not in ("Completed", "Failed", "Canceled"):
+            Run.get(workspace, row["id"]).cancel()
+    wait_for(lambda: all(r["status"] in ("Completed", "Failed", "Canceled")
+                         for r in workspace.store.list_runs()), 120, every=0.5)
+
+
+def _delete(compute: RayCompute) -> None:
+    """Delete an owned cluster, ending its runs first."""
+    _end_active_runs(compute.workspace)
+    try:
+        compute.delete()
+    except ComputeTargetException:
+        compute._stop_all_nodes()
+        compute.workspace.store.delete_compute_target(compute.name)
+        compute._remove_folders()
+
+
 @pytest.fixture(scope="module")
-def cluster(cluster_workspace: Workspace) -> Iterator[RayCompute]:
+def shared_cluster(cluster_workspace: Workspace) -> Iterator[RayCompute]:
     config = RayCompute.provisioning_configuration(min_nodes=2, max_nodes=3,
                                                    node_resources={"CPU": 2})
     compute = ComputeTarget.create(cluster_workspace, "cluster", config)
@@ -71,14 +93,32 @@ def cluster(cluster_workspace: Workspace) -> Iterator[RayCompute]:
         compute.wait_for_completion(show_output=True, timeout_in_minutes=3)
         yield compute
     finally:
-        for row in cluster_workspace.store.list_runs():
-            if row["status"] not in ("Completed", "Failed", "Canceled"):
-                Run.get(cluster_workspace, row["id"]).cancel()
-        with contextlib.suppress(ComputeTargetException):
-            wait_for(lambda: all(r["status"] in ("Completed", "Failed", "Canceled")
-                                 for r in cluster_workspace.store.list_runs()), 60)
-        compute._stop_all_nodes()
-        cluster_workspace.store.delete_compute_target("cluster")
+        _delete(compute)
+
+
+@pytest.fixture
+def cluster(shared_cluster: RayCompute, cluster_workspace: Workspace) -> RayCompute:
+    """The module's cluster as each test expects it, whatever ran before: no run active,
+    no other compute target, its two nodes (head and one worker) and no more, as Ray sees
+    them too (a killed node stays listed until Ray notices)."""
+    _end_active_runs(cluster_workspace)
+    for name, target in cluster_workspace.compute_targets.items():
+        if name not in ("local", "cluster") and isinstance(target, RayCompute):
+            _delete(target)
+    limit = shared_cluster.config["idle_seconds_before_scaledown"]
+    shared_cluster.config["idle_seconds_before_scaledown"] = 0  # extra nodes go now
+
+    def two_nodes() -> bool:
+        shared_cluster.scale_down_idle()
+        shared_cluster.ensure_nodes(2)
+        return len(shared_cluster.nodes()) == len(shared_cluster.nodes(usage=True)) == 2
+
+    try:
+        wait_for(two_nodes, timeout=180, every=1)
+    finally:
+        shared_cluster.config["idle_seconds_before_scaledown"] = limit
+    shared_cluster.wait_for_completion(min_node_count=2, timeout_in_minutes=3)
+    return shared_cluster
 
 
 @pytest.fixture
@@ -170,13 +210,150 @@ def test_attaching_to_nothing_is_a_clear_error(workspace: Workspace) -> None:
     assert "far" not in workspace.compute_targets
 
 
+# -- clusters of their own: isolation, time limits, readiness ---------------------------
+@contextlib.contextmanager
+def _small_cluster(workspace: Workspace, wait: bool = True) -> Iterator[RayCompute]:
+    """A head-only owned cluster of 1 CPU in `workspace`, deleted afterwards."""
+    config = RayCompute.provisioning_configuration(min_nodes=1, max_nodes=1,
+                                                   node_resources={"CPU": 1})
+    compute = ComputeTarget.create(workspace, "cluster", config)
+    try:
+        if wait:
+            compute.wait_for_completion(timeout_in_minutes=3)
+        yield compute
+    finally:
+        _delete(compute)
+
+
+def _submit_to(compute: RayCompute, code: str) -> Run:
+    folder = compute.workspace.path.parent / f"src-{time.monotonic_ns()}"
+    folder.mkdir()
+    (folder / "train.py").write_text(textwrap.dedent(code))
+    return Experiment(compute.workspace, "ray").submit(
+        ScriptRunConfig(str(folder), "train.py", compute_target=compute))
+
+
+def _post_bare_job(compute: RayCompute) -> int:
+    """POST a job straight to the cluster's Jobs REST API, once; its HTTP status."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    token = (compute.state_dir / "token").read_text().strip()
+    request = urllib.request.Request(
+        compute.dashboard_url + "/api/jobs/", method="POST",
+        data=json.dumps({"entrypoint": "true", "entrypoint_num_cpus": 0}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as e:
+        with e:
+            return e.code
+
+
+def test_owned_clusters_of_two_workspaces_run_a_job_each_at_the_same_time(
+        tmp_path: Path) -> None:
+    where_am_i = """
+        import os, time
+        from runyard import Run
+        Run.get_context().log("ray_node", os.environ["RUNYARD_RAY_NODE_ID"])
+        time.sleep(3)
+    """
+    a = Workspace.create("a", path=tmp_path / "a" / "ws")
+    b = Workspace.create("b", path=tmp_path / "b" / "ws")
+    with _small_cluster(a, wait=False) as first, _small_cluster(b) as second:
+        first.wait_for_completion(timeout_in_minutes=3)
+        clusters = (first, second)
+        # each node listens on ports of its own, and each cluster has its own temp folder
+        ports = [{port for node in c._node_processes() for name, port in node["ports"].items()
+                  if name != "workers"} for c in clusters]
+        assert not ports[0] & ports[1]
+        assert first.temp_dir != second.temp_dir
+        for compute in clusters:
+            assert compute.temp_dir is not None
+            assert (compute.temp_dir / "session_latest" / "logs" / "raylet.out").exists()
+        runs = [_submit_to(compute, where_am_i) for compute in clusters]
+        for run in runs:
+            details = run.wait_for_completion(timeout_seconds=RUN_TIMEOUT)
+            assert details["status"] == "Completed", details.get("error")
+        # at the same time: each was Running before the other finished
+        times = [{e["status"]: e["time"] for e in run.workspace.store.status_events(run.id)}
+                 for run in runs]
+        assert times[0]["Running"] < times[1]["Finalizing"]
+        assert times[1]["Running"] < times[0]["Finalizing"]
+        # and each on its own cluster: its node, its GCS address
+        for run, compute in zip(runs, clusters, strict=True):
+            assert run.get_metrics()["ray_node"] == compute.nodes()[0]["node_id"]
+            supervisor = run.read_log("logs/supervisor.txt").decode()
+            assert f"connecting to Ray cluster 'cluster' at {compute.gcs_address}" in \
+                supervisor
+        folders = [compute.temp_dir for compute in clusters]
+    assert not any(folder is not None and folder.exists() for folder in folders)
+
+
+def test_a_cluster_reported_succeeded_takes_a_job_at_once(workspace: Workspace) -> None:
+    with _small_cluster(workspace) as compute:
+        assert compute.config["provisioning_state"] == "Succeeded"
+        assert _post_bare_job(compute) == 200  # no "No available agent"
+
+
+def test_a_run_submitted_right_after_create_waits_for_the_job_api(
+        workspace: Workspace) -> None:
+    with _small_cluster(workspace, wait=False) as compute:
+        run = _submit_to(compute, "from runyard import Run\n"
+                                  "Run.get_context().log('early', 1)\n")
+        details = run.wait_for_completion(timeout_seconds=RUN_TIMEOUT)
+        assert details["status"] == "Completed", details.get("error")
+        assert run.get_metrics()["early"] == 1
+
+
+@pytest.mark.parametrize("gcs", ["nothing listens", "never answers"])
+def test_a_cluster_whose_gcs_does_not_answer_fails_the_run_with_its_address(
+        workspace: Workspace, gcs: str) -> None:
+    """The cluster's recorded GCS address is stale: the supervisor (a Ray job on the
+    cluster, whose RAY_ADDRESS names the real one) connects to the recorded one only, and
+    gives up within its time limit."""
+    import socket
+
+    from runyard.supervisor._ray import CONNECT_TIMEOUT
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    stale = f"127.0.0.1:{listener.getsockname()[1]}"
+    if gcs == "nothing listens":
+        listener.close()
+    else:
+        listener.listen(8)
+    try:
+        with _small_cluster(workspace) as compute:
+            real = compute.gcs_address
+            compute.config["gcs_address"] = stale
+            compute._save()
+            try:
+                run = _submit_to(compute, "print('never')\n")
+                details = run.wait_for_completion(timeout_seconds=CONNECT_TIMEOUT + 90,
+                                                  raise_on_error=False)
+            finally:
+                compute.config["gcs_address"] = real
+                compute._save()
+            assert details["status"] == "Failed"
+            error = details["error"]["error"]["message"]
+            assert f"cannot connect to Ray cluster 'cluster' at {stale}" in error
+            assert ("nothing listens there" if gcs == "nothing listens" else
+                    "does not answer as a GCS") in error
+            assert "Running" not in _statuses(run)
+    finally:
+        listener.close()
+
+
 # -- the cluster -------------------------------------------------------------------------
 def test_the_cluster_reports_its_nodes_and_their_resources(cluster: RayCompute,
                                                            cluster_workspace: Workspace) -> None:
     status = cluster.get_status()
     assert status["provisioning_state"] == "Succeeded"
     assert status["node_count"] == 2
-    assert sorted(n["runyard_index"] for n in status["nodes"]) == [0, 1]
+    assert status["nodes"][0]["runyard_index"] == 0  # the head, first
     assert all(n["total"]["CPU"] == 2 for n in status["nodes"])
     assert ComputeTarget(cluster_workspace, "cluster").get_status()["node_count"] == 2
     assert cluster_workspace.compute_targets["cluster"].type == "ray"

@@ -5,7 +5,9 @@ Two ways to have one:
   authentication, and worker nodes (`ray start --address=...`) as runs need them, up to
   `max_nodes`; nodes idle for `idle_seconds_before_scaledown` beyond `min_nodes` are stopped.
   Every node of an owned cluster runs on this machine, each with its own resources: the way
-  to try scale on one machine, and what the tests use.
+  to try scale on one machine, and what the tests use. Each node listens on ports of its
+  own and the cluster has its own temp folder (`runyard.compute._ray_ports`), so owned
+  clusters of several workspaces on one machine never meet.
 - attached (`address="http://head:8265"`, the dashboard's address, as `ray job submit`
   takes it): an existing cluster, scaled by its own autoscaler; runyard only submits.
 
@@ -24,6 +26,7 @@ import secrets
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -32,8 +35,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runyard._local import free_ports
 from runyard._procfs import alive, start_time
+from runyard.compute import _ray_ports
 from runyard.compute.base import ComputeTarget
 from runyard.errors import ComputeTargetException, ValidationError
 
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
 RAY_STATE = "ray"          # <workspace>/.runyard/ray/<name>/: token, node processes, logs
 OBJECT_STORE_BYTES = 100 * 1024 * 1024  # runyard moves no data through Ray's object store
 _VM_PRIORITIES = ("dedicated", "lowpriority")
+SUBMIT_RETRY_SECONDS = 60.0  # how long a submit waits for a job API that is not up yet
 
 
 @dataclass
@@ -152,6 +156,12 @@ class RayCompute(ComputeTarget):
         return self.config.get("gcs_address")
 
     @property
+    def temp_dir(self) -> Path | None:
+        """Ray's temp folder for an owned cluster's nodes (its own, see _ray_ports)."""
+        folder = self.config.get("temp_dir")
+        return Path(folder) if folder else None
+
+    @property
     def resources(self) -> dict[str, Any]:
         return dict(self.config.get("resources") or {"CPU": 1})
 
@@ -224,7 +234,7 @@ class RayCompute(ComputeTarget):
             except BaseException:
                 compute._stop_all_nodes()
                 workspace.store.delete_compute_target(name)
-                shutil.rmtree(compute.state_dir, ignore_errors=True)
+                compute._remove_folders()
                 raise
         else:
             compute._request("GET", "/api/version")  # reachable, and the token works
@@ -238,25 +248,30 @@ class RayCompute(ComputeTarget):
             descriptor = os.open(token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "w") as handle:
                 handle.write(secrets.token_hex(32))
-        ports = free_ports(4)
-        self.config["gcs_address"] = f"127.0.0.1:{ports[0]}"
-        self.config["dashboard_url"] = f"http://127.0.0.1:{ports[1]}"
-        command = ["ray", "start", "--head", f"--port={ports[0]}",
-                   f"--dashboard-port={ports[1]}", "--dashboard-host=127.0.0.1",
-                   f"--ray-client-server-port={ports[2]}",
-                   "--include-dashboard=true", "--disable-usage-stats",
-                   *self._resource_flags(0)]
-        pid = self._spawn(command, "head")
+        temp_dir = _ray_ports.temp_dir_for(self.state_dir)
+        temp_dir.mkdir(mode=0o700, exist_ok=True)
+        self.config["temp_dir"] = str(temp_dir)
+        with _ray_ports.claimed_block(str(self.state_dir)) as (ports, record):
+            self.config["gcs_address"] = f"127.0.0.1:{ports['gcs']}"
+            self.config["dashboard_url"] = f"http://127.0.0.1:{ports['dashboard']}"
+            flags, env = _ray_ports.node_flags(ports, head=True)
+            command = ["ray", "start", "--head", "--dashboard-host=127.0.0.1",
+                       "--include-dashboard=true", *flags, *self._node_flags(0)]
+            pid = self._spawn(command, "head", env)
+            record(pid)
         self._write_nodes([{"pid": pid, "index": 0, "head": True,
-                            "start_time": start_time(pid)}])
+                            "start_time": start_time(pid), "ports": ports}])
         self._save()
 
-    def _resource_flags(self, index: int) -> list[str]:
+    def _node_flags(self, index: int) -> list[str]:
+        """Node `index`'s temp folder and resources."""
         resources = self.resources
         custom = {k: v for k, v in resources.items()
                   if k not in ("CPU", "GPU", "memory_gib")}
         custom[f"runyard_node_{index}"] = 1  # which Ray node is which of our processes
-        flags = [f"--num-cpus={int(resources.get('CPU', 1))}",
+        flags = [*([f"--temp-dir={self.temp_dir}"] if self.temp_dir else []),
+                 "--disable-usage-stats",
+                 f"--num-cpus={int(resources.get('CPU', 1))}",
                  f"--num-gpus={min(int(resources.get('GPU', 0)), _gpus_here())}",
                  f"--object-store-memory={OBJECT_STORE_BYTES}",
                  f"--resources={json.dumps(custom)}"]
@@ -264,12 +279,13 @@ class RayCompute(ComputeTarget):
             flags.append(f"--memory={int(float(resources['memory_gib']) * 2**30)}")
         return flags
 
-    def _spawn(self, command: list[str], label: str) -> int:
+    def _spawn(self, command: list[str], label: str, extra_env: dict[str, str]) -> int:
         """Start a `ray start ... --block` in its own session, detached from this process;
         return its pid (which is its process group)."""
         log = self.state_dir / f"{label}.log"
-        env = {**os.environ, **self.ray_environment(),
+        env = {**os.environ, **self.ray_environment(), **extra_env,
                "PATH": os.pathsep.join([_bin_path(), os.environ.get("PATH", "")])}
+        env.pop("RAY_ADDRESS", None)  # the node joins --address, nothing else
         started = subprocess.run(
             ["/bin/sh", "-c", 'setsid "$@" </dev/null >>"$RUNYARD_RAY_LOG" 2>&1 & echo $!',
              "sh", *command, "--block"],
@@ -281,11 +297,14 @@ class RayCompute(ComputeTarget):
         """One more worker node (call with the lock held)."""
         nodes = [n for n in self._node_processes() if self._is_ours(n)]
         index = max((n["index"] for n in nodes), default=0) + 1
-        command = ["ray", "start", f"--address={self.gcs_address}", "--disable-usage-stats",
-                   *self._resource_flags(index)]
-        pid = self._spawn(command, f"node-{index}")
+        with _ray_ports.claimed_block(str(self.state_dir)) as (ports, record):
+            flags, env = _ray_ports.node_flags(ports, head=False)
+            command = ["ray", "start", f"--address={self.gcs_address}", *flags,
+                       *self._node_flags(index)]
+            pid = self._spawn(command, f"node-{index}", env)
+            record(pid)
         nodes.append({"pid": pid, "index": index, "head": False,
-                      "start_time": start_time(pid)})
+                      "start_time": start_time(pid), "ports": ports})
         self._write_nodes(nodes)
 
     def ensure_nodes(self, count: int) -> int:
@@ -329,11 +348,13 @@ class RayCompute(ComputeTarget):
                     "as for `ray job submit`)" if e.code in (401, 403) else "")
             raise ComputeTargetException(
                 f"Ray cluster {self.name!r} at {self.dashboard_url} answered {method} {path} "
-                f"with HTTP {e.code}{hint}: {detail}", name=self.name) from e
+                f"with HTTP {e.code}{hint}: {detail}", name=self.name, http_status=e.code,
+                detail=detail) from e
         except (urllib.error.URLError, OSError) as e:
             raise ComputeTargetException(
                 f"cannot reach Ray cluster {self.name!r} at {self.dashboard_url}: "
-                f"{getattr(e, 'reason', e)}", name=self.name) from e
+                f"{getattr(e, 'reason', e)}", name=self.name, http_status=None,
+                detail="") from e
 
     def _head_failure(self) -> str | None:
         """Why an owned head is not running, from its log, or None while it runs."""
@@ -386,17 +407,22 @@ class RayCompute(ComputeTarget):
                 raise ComputeTargetException(
                     f"the Ray head of {self.name!r} is not running: {failure} (log: "
                     f"{self.state_dir / 'head.log'})", name=self.name)
+            jobs = False
             try:
                 self._request("GET", "/api/version", timeout=5)
-                count = len(self.nodes())
+                nodes = self.nodes()
+                count = len(nodes)
+                jobs = self._job_agent_answers(nodes)
                 line = f"{count} node(s) up" + (f", waiting for {wanted}" if count < wanted
                                                   else "")
+                if not jobs:
+                    line += ", waiting for the head's job agent"
             except ComputeTargetException:
                 line = "starting the Ray head" if self.owned else "reaching the cluster"
             if show_output and line != shown:
                 print(f"{self.name}: {line}", flush=True)
                 shown = line
-            if count >= wanted:
+            if count >= wanted and jobs:
                 break
             if time.monotonic() > deadline:
                 raise ComputeTargetException(
@@ -406,6 +432,28 @@ class RayCompute(ComputeTarget):
         self._set_state("Succeeded")
         if show_output:
             print(f"{self.name}: provisioning Succeeded, {count} node(s)", flush=True)
+
+    def _job_agent_answers(self, nodes: list[dict[str, Any]]) -> bool:
+        """Whether the job API can take a job now. Ray hands every submitted job to the
+        head's dashboard agent, which starts seconds after the dashboard (until then a
+        submit answers "No available agent"); an owned cluster's head agent listens on a
+        port of its own, asked here. Of an attached cluster only the dashboard is known."""
+        import urllib.error
+        import urllib.request
+
+        head = next((n for n in self._node_processes() if n.get("head")), None)
+        port = ((head or {}).get("ports") or {}).get("dashboard_agent_listen")
+        if not self.owned or port is None:
+            return True
+        host = next((n["address"] for n in nodes if n.get("runyard_index") == 0), None)
+        if host is None:
+            return False
+        try:
+            with urllib.request.urlopen(f"http://{host}:{port}/api/healthz",
+                                        timeout=5) as answer:
+                return bool(answer.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
 
     def _set_state(self, state: str) -> None:
         if self.config.get("provisioning_state") != state:
@@ -498,9 +546,33 @@ class RayCompute(ComputeTarget):
              shlex.quote(python), "-m", "runyard.supervisor",
              shlex.quote(str(self.workspace.path)), shlex.quote(run_id),
              ">>", shlex.quote(str(run_dir / "supervisor.log")), "2>&1"])
-        self._request("POST", "/api/jobs/", {
-            "entrypoint": entrypoint, "submission_id": job_id(run_id),
-            "entrypoint_num_cpus": 0, "metadata": {"runyard_run": run_id}})
+        self._submit_job({"entrypoint": entrypoint, "submission_id": job_id(run_id),
+                          "entrypoint_num_cpus": 0, "metadata": {"runyard_run": run_id}})
+
+    def _submit_job(self, job: dict[str, Any]) -> None:
+        """POST the job; while the job API is not up yet (the head's job agent is still
+        starting: "No available agent"; an owned head still starting its dashboard),
+        retry with backoff for SUBMIT_RETRY_SECONDS, then fail saying so."""
+        deadline = time.monotonic() + SUBMIT_RETRY_SECONDS
+        pause = 0.5
+        while True:
+            try:
+                self._request("POST", "/api/jobs/", job)
+                return
+            except ComputeTargetException as e:
+                not_up = ("No available agent" in getattr(e, "detail", "")
+                          or (getattr(e, "http_status", 0) is None and self.owned
+                              and self._head_failure() is None))
+                if not not_up:
+                    raise
+                if time.monotonic() + pause > deadline:
+                    raise ComputeTargetException(
+                        f"Ray cluster {self.name!r} at {self.dashboard_url} did not take the "
+                        f"job within {SUBMIT_RETRY_SECONDS:.0f} s: its job API is not up "
+                        f"(the head's dashboard agent takes every job); last answer: {e}",
+                        name=self.name) from e
+            time.sleep(pause)
+            pause = min(pause * 2, 8.0)
 
     def job_status(self, run_id: str) -> dict[str, Any]:
         """Ray's own record of the run's supervisor job."""
@@ -521,8 +593,14 @@ class RayCompute(ComputeTarget):
                 f"{', '.join(active[:5])}; cancel them first", name=self.name)
         if self.owned:
             self._stop_all_nodes()
-            shutil.rmtree(self.state_dir, ignore_errors=True)
+            self._remove_folders()
         self.workspace.store.delete_compute_target(self.name)
+
+    def _remove_folders(self) -> None:
+        """An owned cluster's state folder and Ray's temp folder (its nodes are gone)."""
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+        if self.temp_dir is not None:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
 
     @staticmethod
     def _is_ours(node: dict[str, Any]) -> bool:
@@ -555,10 +633,52 @@ def processes_per_node(distributed: dict[str, Any] | None) -> list[int]:
     return counts
 
 
+def gcs_unreachable(gcs_address: str, timeout: float,
+                    refused_for: float = 5.0) -> str | None:
+    """Why the Ray GCS at `gcs_address` (host:port) cannot be used, or None once it speaks
+    gRPC. Bounded by `timeout` seconds (ray.init itself waits many minutes for a GCS that
+    does not answer); a port nothing listens on is given up after `refused_for` seconds."""
+    import grpc  # type: ignore[import-untyped]
+
+    host, _, port = gcs_address.rpartition(":")
+    started = time.monotonic()
+    deadline = started + timeout
+    while True:
+        try:
+            with socket.create_connection((host, int(port)),
+                                          timeout=max(0.1, deadline - time.monotonic())):
+                break
+        except ValueError:
+            return f"{gcs_address!r} is not host:port"
+        except OSError as e:
+            now = time.monotonic()
+            if now > deadline or (isinstance(e, ConnectionRefusedError)
+                                  and now - started > refused_for):
+                reason = "nothing listens there" if isinstance(e, ConnectionRefusedError) \
+                    else (e.strerror or type(e).__name__)
+                return f"{reason} (waited {now - started:.0f} s)"
+            time.sleep(0.25)
+    if os.environ.get("RAY_USE_TLS", "0") not in ("", "0"):
+        return None  # a TLS GCS: the plain channel below could not tell
+    channel = grpc.insecure_channel(gcs_address)
+    try:
+        grpc.channel_ready_future(channel).result(
+            timeout=max(0.1, deadline - time.monotonic()))
+    except grpc.FutureTimeoutError:
+        return (f"it accepts connections but does not answer as a GCS (gRPC) "
+                f"within {timeout:.0f} s")
+    finally:
+        channel.close()
+    return None
+
+
 def _gcs_nodes(gcs_address: str, env: dict[str, str]) -> list[dict[str, Any]]:
     """Alive nodes with resources total/used and idle time, from Ray's GCS (the data behind
     `ray status`). Read in a child process: Ray takes its authentication settings from the
     environment when it is first imported, which may have happened here without them."""
+    why = gcs_unreachable(gcs_address, timeout=10, refused_for=0)
+    if why is not None:
+        raise ComputeTargetException(f"cannot read the Ray cluster at {gcs_address}: {why}")
     try:
         found = subprocess.run(
             [sys.executable, "-m", "runyard.compute._ray_status", gcs_address],

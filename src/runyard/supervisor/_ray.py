@@ -29,13 +29,14 @@ from typing import Any, cast
 
 from runyard import _status
 from runyard.compute import get_compute_target
-from runyard.compute.ray import RayCompute, processes_per_node
+from runyard.compute.ray import RayCompute, gcs_unreachable, processes_per_node
 from runyard.distributed.plan import Plan, ProcessSpec, make_plan
 from runyard.supervisor._group import Outcome, ProcessGroup
 from runyard.supervisor._supervisor import POLL_SECONDS, Supervisor, _Stop
 
 SCALE_UP_COOLDOWN = 30.0   # seconds between two worker nodes started for one pending run
 AGENT_CALL_TIMEOUT = 600.0
+CONNECT_TIMEOUT = 30.0     # seconds to reach the cluster's GCS before the run fails
 
 
 class _Remote:
@@ -203,18 +204,38 @@ class RaySupervisor(Supervisor):
         self.nodes: list[dict[str, Any]] = []
         self.plan: Plan | None = None
         self.dead_agents: set[int] = set()  # indexes of agents whose node died
+        self.connected = False
 
     # -- placement ----------------------------------------------------------------------
+    def _address(self) -> str:
+        """The GCS address of the run's own cluster. An owned cluster's is recorded with it;
+        RAY_ADDRESS is not trusted there (Ray's job supervisor fills it from the
+        `ray_current_cluster` file of its temp folder, which clusters sharing the folder
+        overwrite). Of an attached cluster only the dashboard is known: its address is
+        the one Ray gave this job (RAY_ADDRESS), from the cluster the job runs on."""
+        address = self.compute.gcs_address or os.environ.get("RAY_ADDRESS")
+        if not address or address == "auto" or "://" in address:
+            raise _Stop(_status.FAILED, f"no Ray GCS address for {self.compute.name!r}: "
+                                        f"RAY_ADDRESS is {address!r}")
+        return address
+
     def _connect(self) -> None:
         import logging
 
-        import ray
-
         for key, value in self.compute.ray_environment().items():
             os.environ.setdefault(key, value)
-        address = os.environ.get("RAY_ADDRESS") or self.compute.gcs_address
+        address = self._address()
+        os.environ["RAY_ADDRESS"] = address  # ray.init prefers it to its argument
+        self.say(f"connecting to Ray cluster {self.compute.name!r} at {address}")
+        why = gcs_unreachable(address, CONNECT_TIMEOUT)
+        if why is not None:
+            raise _Stop(_status.FAILED, f"cannot connect to Ray cluster "
+                                        f"{self.compute.name!r} at {address}: {why}")
+        import ray
+
         ray.init(address=address, namespace="runyard", logging_level=logging.ERROR,
                  log_to_driver=False, configure_logging=False)
+        self.connected = True
         # ray.init may install its own handlers; the supervisor's come back
         signal.signal(signal.SIGUSR1, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
@@ -395,6 +416,9 @@ class RaySupervisor(Supervisor):
             taken.extend(name for name, _ in uploaded)
 
     def _cleanup(self) -> None:
+        if not self.connected:  # nothing of the cluster's to release
+            super()._cleanup()
+            return
         try:
             import ray
 
