@@ -21,7 +21,8 @@ Hierarchy::
     ├── RunFailedError (RuntimeError)         wait_for_completion on a failed run
     ├── EnvironmentBuildError (RuntimeError)  the installer failed; its message inside
     ├── ModelNotFoundError (KeyError)         a model name or version not registered
-    └── ChecksumMismatchError (OSError)       a downloaded file is not the bytes registered
+    ├── ChecksumMismatchError (OSError)       a downloaded file is not the bytes registered
+    └── NotSupportedError (NotImplementedError)  a v1 name runyard refuses: why, what instead
 
 Errors carry their context as attributes and pickle with it, because they cross
 process boundaries (supervisor → client, later Ray workers).
@@ -157,3 +158,8 @@ class UnknownDatastoreError(RunyardError, KeyError):
 class MissingExtraError(RunyardError, ImportError):
     """A datastore URL whose fsspec filesystem needs a package that is not installed
     (s3:// needs s3fs, az:// adlfs, gs:// gcsfs); `package` names it."""
+
+
+class NotSupportedError(RunyardError, NotImplementedError):
+    """A v1 name or call runyard refuses (`runyard.azureml._surface`); the message says
+    why and what to use instead, `name` is the v1 name."""
