@@ -126,6 +126,7 @@ def main() -> None:
                     time.sleep(0.5)
         finally:
             cluster._stop_all_nodes()
+            cluster._remove_folders()  # its state and Ray temp folders
             ws.store.close()
 
     anchor = statistics.median(times["Ray Jobs REST (POST /api/jobs/)"])

@@ -108,10 +108,18 @@ def cluster(shared_cluster: RayCompute, cluster_workspace: Workspace) -> RayComp
     limit = shared_cluster.config["idle_seconds_before_scaledown"]
     shared_cluster.config["idle_seconds_before_scaledown"] = 0  # extra nodes go now
 
+    settled: list[bool] = []
+
     def two_nodes() -> bool:
         shared_cluster.scale_down_idle()
         shared_cluster.ensure_nodes(2)
-        return len(shared_cluster.nodes()) == len(shared_cluster.nodes(usage=True)) == 2
+        ours = [n for n in shared_cluster._node_processes() if shared_cluster._is_ours(n)]
+        # Ray's two views (the dashboard's and the GCS's, which get_status shows) name
+        # the same two nodes, twice in a row
+        listed = {n["node_id"] for n in shared_cluster.nodes()}
+        used = {n["node_id"] for n in shared_cluster.nodes(usage=True)}
+        settled.append(len(ours) == len(listed) == 2 and listed == used)
+        return settled[-2:] == [True, True]
 
     try:
         wait_for(two_nodes, timeout=180, every=1)
@@ -289,6 +297,13 @@ def test_owned_clusters_of_two_workspaces_run_a_job_each_at_the_same_time(
             assert f"connecting to Ray cluster 'cluster' at {compute.gcs_address}" in \
                 supervisor
         folders = [compute.temp_dir for compute in clusters]
+        sessions = [node["pid"] for c in clusters for node in c._node_processes()]
+    # deleted: every process of their nodes (Ray's workers included) and their temp folders
+    from runyard.compute.ray import _session_members
+
+    assert not [pid for session in sessions for pid in _session_members(session)
+                if alive(pid)]
+    time.sleep(2)  # nothing writes into them afterwards
     assert not any(folder is not None and folder.exists() for folder in folders)
 
 

@@ -3,9 +3,11 @@ ParameterServerStrategy (chief as coordinator), a TF1-style parameter-server scr
 failing worker, and the MNIST example with two workers.
 
 Every run uses the TensorFlow estimator's environment (tensorflow-cpu and tf-keras,
-TF_USE_LEGACY_KERAS=1), built once for the module into an environment cache of its own
-(uv's download cache is shared and warm). The models and step counts are tiny: the point
-is the cluster, not the training, and these machines have 2 cores.
+TF_USE_LEGACY_KERAS=1), built by the module's first run into an environment cache of its
+own (uv's download cache is shared and warm); whichever test comes first gets the longer
+time limit. After each test no process of that environment is left. The models and step
+counts are tiny: the point is the cluster, not the training, and these machines have 2
+cores.
 """
 
 from __future__ import annotations
@@ -164,6 +166,27 @@ def environment_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
         yield root
 
 
+@pytest.fixture(autouse=True)
+def no_process_left(environment_cache: Path) -> Iterator[None]:
+    """After each test, no interpreter of the module's environment is left (every
+    process of its runs is gone), whatever ran before or runs next."""
+    yield
+
+    def ours() -> list[int]:
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    command = Path(f"/proc/{entry}/cmdline").read_bytes()
+                except OSError:
+                    continue
+                if str(environment_cache).encode() in command and alive(int(entry)):
+                    found.append(int(entry))
+        return found
+
+    wait_for(lambda: not ours(), timeout=10)
+
+
 @pytest.fixture
 def tf_submit(environment_cache: Path, experiment: Experiment,
               source: Callable[..., Path]) -> Callable[..., Run]:
@@ -293,20 +316,3 @@ def test_the_mnist_example_trains_with_two_workers(
     # both workers saw the same accuracy on the same (synchronised) model
     last = {row["rank"]: row["value"] for row in store.get_metrics(run.id, "validation_acc")}
     assert last[0] == pytest.approx(last[1])
-
-
-def test_no_process_of_the_module_is_left(environment_cache: Path) -> None:
-    """Every interpreter of the module's environment is gone (none left behind)."""
-    def ours() -> list[int]:
-        found = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    command = Path(f"/proc/{entry}/cmdline").read_bytes()
-                except OSError:
-                    continue
-                if str(environment_cache).encode() in command and alive(int(entry)):
-                    found.append(int(entry))
-        return found
-
-    wait_for(lambda: not ours(), timeout=5)

@@ -702,8 +702,10 @@ def _runyard_index(resources: dict[str, Any]) -> int | None:
 
 
 def _stop_process_group(pid: int, grace: float = 5.0) -> None:
-    """Stop a node: SIGTERM its `ray start --block` group (Ray drains the node), SIGKILL what
-    is left after `grace` seconds, and wait until it is gone."""
+    """Stop a node: SIGTERM its `ray start --block` group (Ray drains the node), SIGKILL
+    what is left of its session after `grace` seconds (Ray's workers run in process groups
+    of their own, in the node's session; left alone, one still starting writes into the
+    temp folder after the cluster is deleted), and wait until all of it is gone."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
@@ -712,8 +714,31 @@ def _stop_process_group(pid: int, grace: float = 5.0) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and alive(pid):
+    while time.monotonic() < deadline:
+        left = [member for member in _session_members(pid) if alive(member)]
+        if not left and not alive(pid):
+            break
+        for member in left:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(member, signal.SIGKILL)
         time.sleep(0.05)
+
+
+def _session_members(session: int) -> list[int]:
+    """The processes of session `session` (field 6 of /proc/<pid>/stat)."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) > 3 and int(fields[3]) == session:
+            members.append(int(entry))
+    return members
 
 
 def _bin_path() -> str:
