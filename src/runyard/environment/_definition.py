@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runyard._validation import checked_name
+from runyard.environment._docker import DockerSection, warn_docker_ignored
 from runyard.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -57,28 +59,81 @@ def _pip_option(option: str) -> str:
         f"{flag} {parts[1].strip()}"
 
 
-class CondaDependencies:
-    """Packages for an environment: pip packages (built with uv) and conda packages
-    (built only where conda, mamba or micromamba is installed)."""
+class EnvironmentFallbackWarning(UserWarning):
+    """What an environment asked for is built another way here: conda packages from PyPI
+    (no conda on PATH), a curated Azure environment as runyard's pip spec."""
 
-    def __init__(self) -> None:
+
+_CORE_TYPES = ("cpu", "gpu")
+
+
+def _core_type(core_type: str) -> str:
+    if not isinstance(core_type, str) or core_type.lower() not in _CORE_TYPES:
+        raise ValidationError(f"core_type {core_type!r} is not 'cpu' or 'gpu'",
+                              core_type=core_type)
+    return core_type.lower()
+
+
+def _pip_name(requirement: str) -> str:
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    return canonicalize_name(Requirement(_requirement(requirement)).name)
+
+
+class CondaDependencies:
+    """Packages for an environment, v1's `CondaDependencies`: pip packages (built with
+    uv), conda packages (built with conda, mamba or micromamba where one is on PATH, from
+    PyPI otherwise: docs/migration.md), channels, pip options and the Python version.
+
+    `CondaDependencies(conda_dependencies_file_path="env.yml")` reads a conda environment
+    file; `serialize_to_string()` and `save()` write one.
+    """
+
+    def __init__(self, conda_dependencies_file_path: str | os.PathLike[str] | None = None,
+                 _underlying_structure: Any = None) -> None:
         self._pip: list[str] = []
         self._conda: list[str] = []
         self._pip_options: list[str] = []
         self._channels: list[str] = []
         self.python_version: str | None = None
+        self._name = "project_environment"
+        if conda_dependencies_file_path is not None:
+            from runyard.environment._conda import read_specification
+
+            self._load(read_specification(conda_dependencies_file_path),
+                       str(conda_dependencies_file_path))
+
+    def _load(self, spec: dict[str, Any], source: str) -> None:
+        try:
+            self._name = spec.get("name") or self._name
+            for channel in spec["channels"]:
+                self.add_channel(channel)
+            for package in spec["dependencies"]:
+                self.add_conda_package(package)
+            for line in spec["pip"]:
+                if line.startswith("-"):
+                    self.set_pip_option(line)
+                else:
+                    self.add_pip_package(line)
+        except ValidationError as e:
+            raise ValidationError(f"{source}: {e}", path=source) from e
 
     @classmethod
     def create(cls, pip_indexes: list[str] | None = None,
                pip_packages: list[str] | None = None, conda_packages: list[str] | None = None,
                python_version: str | None = None, pin_sdk_version: bool = True,
-               channels: list[str] | None = None) -> CondaDependencies:
+               channels: list[str] | None = None,
+               pip_indexurl: str | None = None) -> CondaDependencies:
+        """v1's `create`; `python_version=None` means the Python runyard runs on (v1
+        pinned its own default), and azureml-* packages are never added."""
         deps = cls()
         for package in pip_packages or []:
             deps.add_pip_package(package)
         for package in conda_packages or []:
             deps.add_conda_package(package)
-        for index, url in enumerate(pip_indexes or []):
+        indexes = ([pip_indexurl] if pip_indexurl else []) + list(pip_indexes or [])
+        for index, url in enumerate(indexes):
             deps.set_pip_option(f"{'--index-url' if index == 0 else '--extra-index-url'} {url}")
         for channel in channels or []:
             deps.add_channel(channel)
@@ -86,31 +141,98 @@ class CondaDependencies:
             deps.set_python_version(python_version)
         return deps
 
+    # -- pip --------------------------------------------------------------------------------
     def add_pip_package(self, pip_package: str) -> None:
+        """Add a requirement; one already there for the same package is replaced (v1)."""
         clean = _requirement(pip_package)
-        if clean not in self._pip:
-            self._pip.append(clean)
+        name = _pip_name(clean)
+        self._pip = [p for p in self._pip if _pip_name(p) != name] + [clean]
 
-    def add_conda_package(self, conda_package: str) -> None:
-        if not isinstance(conda_package, str) or not conda_package.strip():
-            raise ValidationError(f"conda package {conda_package!r} is empty")
-        if conda_package.strip() not in self._conda:
-            self._conda.append(conda_package.strip())
-
-    def add_channel(self, channel: str) -> None:
-        if channel not in self._channels:
-            self._channels.append(channel)
+    def remove_pip_package(self, pip_package: str) -> None:
+        """Remove the requirement for this package, whatever its version."""
+        name = _pip_name(pip_package)
+        self._pip = [p for p in self._pip if _pip_name(p) != name]
 
     def set_pip_option(self, pip_option: str) -> None:
         clean = _pip_option(pip_option)
         if clean not in self._pip_options:
             self._pip_options.append(clean)
 
+    def remove_pip_option(self, pip_option: str) -> None:
+        clean = _pip_option(pip_option)
+        self._pip_options = [o for o in self._pip_options if o != clean]
+
+    def set_pip_index_url(self, index_url: str) -> None:
+        self._pip_options = [o for o in self._pip_options if not o.startswith("--index-url")]
+        self.set_pip_option(f"--index-url {index_url}")
+
+    def set_pip_requirements(self, pip_requirements: list[str]) -> None:
+        """Replace every pip requirement and option."""
+        self._pip, self._pip_options = [], []
+        for line in pip_requirements:
+            self.set_pip_option(line) if line.startswith("-") else self.add_pip_package(line)
+
+    def add_tensorflow_pip_package(self, core_type: str = "cpu",
+                                   version: str | None = None) -> None:
+        """TensorFlow from PyPI (`tensorflow[and-cuda]` for 'gpu'); with no version, the
+        newest (v1 pinned 2.2.0, which has no wheel for Python 3.10 or newer)."""
+        name = "tensorflow[and-cuda]" if _core_type(core_type) == "gpu" else "tensorflow"
+        for package in ("tensorflow", "tensorflow-gpu", "tensorflow-cpu"):
+            self.remove_pip_package(package)
+        self.add_pip_package(name + (f"=={version}" if version else ""))
+
+    # -- conda ------------------------------------------------------------------------------
+    def add_conda_package(self, conda_package: str) -> None:
+        """Add a conda spec (`numpy=1.26`, `conda-forge::lightgbm`); `python=3.11` sets
+        the Python version, as in v1."""
+        if not isinstance(conda_package, str) or not conda_package.strip():
+            raise ValidationError(f"conda package {conda_package!r} is empty")
+        from runyard.environment._conda import conda_name
+
+        package = conda_package.strip()
+        if conda_name(package) == "python":
+            version = package.split("::")[-1][len("python"):].lstrip("=<>~! ").split("=")[0]
+            if version:
+                self.set_python_version(version.rstrip(".*"))
+            return
+        if package not in self._conda:
+            self._conda.append(package)
+
+    def remove_conda_package(self, conda_package: str) -> None:
+        from runyard.environment._conda import conda_name
+
+        if conda_name(conda_package) == "python":
+            raise ValidationError("python must not be removed from conda dependencies; "
+                                  "set_python_version() changes it")
+        self._conda = [p for p in self._conda
+                       if p != conda_package.strip() and conda_name(p) != conda_package.strip()]
+
+    def add_tensorflow_conda_package(self, core_type: str = "cpu",
+                                     version: str | None = None) -> None:
+        """TensorFlow as a conda package (from PyPI where no conda is on PATH)."""
+        from runyard.environment._conda import conda_name
+
+        name = "tensorflow-gpu" if _core_type(core_type) == "gpu" else "tensorflow"
+        self._conda = [p for p in self._conda if not conda_name(p).startswith("tensorflow")]
+        self.add_conda_package(name + (f"={version}" if version else ""))
+
+    def add_channel(self, channel: str) -> None:
+        if not isinstance(channel, str) or not channel.strip():
+            raise ValidationError(f"conda channel {channel!r} is empty")
+        if channel not in self._channels:
+            self._channels.append(channel)
+
+    def remove_channel(self, channel: str) -> None:
+        self._channels = [c for c in self._channels if c != channel]
+
     def set_python_version(self, version: str) -> None:
         if not isinstance(version, str) or not _PYTHON_VERSION.fullmatch(version):
             raise ValidationError(f"python_version {version!r} is not a version like '3.11'",
                                   version=version)
         self.python_version = version
+
+    def get_python_version(self) -> str | None:
+        return self.python_version
 
     @property
     def pip_packages(self) -> list[str]:
@@ -121,8 +243,55 @@ class CondaDependencies:
         return list(self._conda)
 
     @property
+    def conda_channels(self) -> list[str]:
+        return list(self._channels)
+
+    @property
     def pip_options(self) -> list[str]:
         return list(self._pip_options)
+
+    # -- the conda file ---------------------------------------------------------------------
+    def serialize_to_string(self) -> str:
+        """The conda environment file for these dependencies (YAML)."""
+        from runyard.environment._conda import dump_specification
+
+        return dump_specification(self._name, self._channels, self._conda,
+                                  [*self._pip_options, *self._pip], self.python_version)
+
+    def save(self, path: str | os.PathLike[str] | None = None) -> str:
+        """Write the conda file to `path` (a file, in a folder that exists)."""
+        if path is None or Path(path).is_dir():
+            raise ValidationError(f"save() needs the path of a file to write, got {path!r}")
+        target = Path(path)
+        if not target.parent.is_dir():
+            raise FileNotFoundError(f"cannot save {target}: folder {target.parent} does not "
+                                    f"exist")
+        import io
+
+        from runyard.artifacts.local import copy_atomically
+
+        copy_atomically(io.BytesIO(self.serialize_to_string().encode()), target)
+        return target.as_posix()
+
+    def save_to_file(self, base_directory: str | os.PathLike[str],
+                     conda_file_path: str | None = None) -> str:
+        """v1's older `save`: the file under `base_directory` (by default
+        `.azureml/conda_dependencies.yml`); returns the path relative to it."""
+        relative = conda_file_path or ".azureml/conda_dependencies.yml"
+        target = Path(base_directory) / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.save(target)
+        return Path(relative).as_posix()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The conda file as data, v1's shape."""
+        dependencies: list[Any] = [f"python={self.python_version}"] if \
+            self.python_version else []
+        dependencies += self._conda
+        if self._pip or self._pip_options:
+            dependencies.append({"pip": [*self._pip_options, *self._pip]})
+        return {"name": self._name, "channels": list(self._channels),
+                "dependencies": dependencies}
 
     def to_dict(self) -> dict[str, Any]:
         return {"pip_packages": self._pip, "conda_packages": self._conda,
@@ -149,15 +318,6 @@ class PythonSection:
         self.conda_dependencies = CondaDependencies()
 
 
-class DockerSection:
-    """`env.docker`: accepted for v1 compatibility; no Docker engine runs here (see docs)."""
-
-    def __init__(self) -> None:
-        self.enabled = False
-        self.base_image: str | None = None
-        self.base_dockerfile: str | None = None
-
-
 class Environment:
     """A Python environment for runs: packages built with uv, cached by content.
 
@@ -179,7 +339,7 @@ class Environment:
         return f"Environment(name={self.name!r}, version={self.version!r})"
 
     @classmethod
-    def from_pip_requirements(cls, name: str, file_path: str | Path,
+    def from_pip_requirements(cls, name: str, file_path: str | os.PathLike[str],
                               pip_version: str | None = None) -> Environment:
         """An environment from a requirements file (requirements and index options)."""
         env = cls(name)
@@ -208,6 +368,86 @@ class Environment:
             deps.add_pip_package(f"pip=={pip_version}")
         return env
 
+    @classmethod
+    def from_conda_specification(cls, name: str, file_path: str | os.PathLike[str]) -> Environment:
+        """An environment from a conda environment file (channels, conda packages, a
+        `pip:` list; conda packages come from PyPI where no conda is on PATH)."""
+        env = cls(name)
+        env.python.conda_dependencies = CondaDependencies(conda_dependencies_file_path=file_path)
+        return env
+
+    @classmethod
+    def from_existing_conda_environment(cls, name: str,
+                                        conda_environment_name: str) -> Environment:
+        """An environment with the packages of a conda environment on this machine
+        (`conda env export`); needs conda, mamba or micromamba on PATH."""
+        tool = conda_tool()
+        if tool is None:
+            raise ValidationError(
+                f"from_existing_conda_environment({conda_environment_name!r}) reads the "
+                f"environment with conda, and none of {', '.join(CONDA_TOOLS)} is on PATH; "
+                f"run `pip freeze > requirements.txt` in that environment and use "
+                f"Environment.from_pip_requirements({name!r}, 'requirements.txt')",
+                name=conda_environment_name)
+        import subprocess
+
+        found = subprocess.run([tool, "env", "export", "--no-builds", "-n",
+                                conda_environment_name], capture_output=True, text=True,
+                               timeout=120, check=False)
+        if found.returncode != 0:
+            raise ValidationError(f"{Path(tool).name} env export -n {conda_environment_name} "
+                                  f"failed: {found.stderr.strip()[-500:]}",
+                                  name=conda_environment_name)
+        from runyard.environment._conda import parse_specification
+
+        env = cls(name)
+        deps = CondaDependencies()
+        deps._load(parse_specification(found.stdout, f"conda environment "
+                                       f"{conda_environment_name}"), conda_environment_name)
+        env.python.conda_dependencies = deps
+        return env
+
+    @classmethod
+    def from_docker_image(cls, name: str, image: str, container_registry: Any = None,
+                          conda_specification: str | os.PathLike[str] | None = None,
+                          pip_requirements: str | os.PathLike[str] | None = None) -> Environment:
+        """v1's Docker-image environment: the image is kept and ignored (warned at
+        submit); the packages of `conda_specification` / `pip_requirements` are built."""
+        env = cls._from_files(name, conda_specification, pip_requirements)
+        env.docker.base_image = image
+        if container_registry is not None:
+            env.docker.base_image_registry = container_registry
+        return env
+
+    @classmethod
+    def from_dockerfile(cls, name: str, dockerfile: str,
+                        conda_specification: str | os.PathLike[str] | None = None,
+                        pip_requirements: str | os.PathLike[str] | None = None) -> Environment:
+        """v1's Dockerfile environment: the Dockerfile (its text or path) is kept and
+        ignored (warned at submit); the packages of the files given are built."""
+        env = cls._from_files(name, conda_specification, pip_requirements)
+        path = Path(dockerfile)
+        env.docker.base_dockerfile = path.read_text() if "\n" not in dockerfile and \
+            path.is_file() else dockerfile
+        return env
+
+    @classmethod
+    def _from_files(cls, name: str, conda_specification: str | os.PathLike[str] | None,
+                    pip_requirements: str | os.PathLike[str] | None) -> Environment:
+        env = cls.from_conda_specification(name, conda_specification) if \
+            conda_specification is not None else cls(name)
+        if pip_requirements is not None:
+            extra = cls.from_pip_requirements(name, pip_requirements).python.conda_dependencies
+            for package in extra.pip_packages:
+                env.python.conda_dependencies.add_pip_package(package)
+            for option in extra.pip_options:
+                env.python.conda_dependencies.set_pip_option(option)
+        return env
+
+    def clone(self, new_name: str) -> Environment:
+        """A copy under another name (not registered)."""
+        return Environment.from_dict({**self.to_dict(), "name": new_name, "version": None})
+
     # -- what gets built ------------------------------------------------------------------
     @property
     def user_managed(self) -> bool:
@@ -215,20 +455,35 @@ class Environment:
         if self.python.user_managed_dependencies is not None:
             return self.python.user_managed_dependencies
         deps = self.python.conda_dependencies
-        return not deps.pip_packages and not deps.conda_packages and not self.docker.enabled
+        return not deps.pip_packages and not deps.conda_packages
 
     def builder_kind(self) -> str:
-        if self.docker.enabled or self.docker.base_image or self.docker.base_dockerfile:
-            return "docker"
-        return "conda" if self.python.conda_dependencies.conda_packages else "uv"
+        """"conda" where there are conda packages and a conda tool on PATH, else "uv"
+        (conda packages then come from PyPI; Docker settings never choose a builder)."""
+        if self.python.conda_dependencies.conda_packages and conda_tool() is not None:
+            return "conda"
+        return "uv"
+
+    def _packages(self) -> tuple[list[str], list[str], list[str], str | None]:
+        """(pip, conda, channels, the fallback's warning line or None)."""
+        deps = self.python.conda_dependencies
+        pip, conda = deps.pip_packages, deps.conda_packages
+        if conda and self.builder_kind() == "uv":
+            from runyard.environment._conda import pypi_fallback
+
+            mapped, line = pypi_fallback(conda)
+            names = {_pip_name(p) for p in pip}  # a pip pin beats the conda package
+            pip += [r for r in (_requirement(m) for m in mapped) if _pip_name(r) not in names]
+            return sorted(set(pip)), [], [], line
+        return sorted(pip), sorted(conda), deps.conda_channels, None
 
     def build_spec(self) -> dict[str, Any]:
         deps = self.python.conda_dependencies
         python = deps.python_version or f"{sys.version_info.major}.{sys.version_info.minor}"
+        pip, conda, channels, _line = self._packages()
         return {
             "format": SPEC_FORMAT, "builder": self.builder_kind(), "python": python,
-            "pip": sorted(deps.pip_packages), "conda": sorted(deps.conda_packages),
-            "channels": list(deps.to_dict()["channels"]),
+            "pip": pip, "conda": conda, "channels": channels,
             "pip_options": list(deps.pip_options),
         }
 
@@ -236,30 +491,27 @@ class Environment:
         return spec_hash(self.build_spec())
 
     def check_buildable(self) -> None:
-        """Raise now (at submit) what a build here could never do."""
+        """Raise now (at submit) what a build here could never do; warn, in one line each,
+        about Docker settings (ignored) and conda packages taken from PyPI."""
+        warn_docker_ignored(f"environment {self.name!r}: env.docker",
+                            self.docker.settings(), stacklevel=4)
         if self.user_managed:
             path = self.python.interpreter_path
             if path is not None and not Path(path).is_file():
                 raise ValidationError(f"environment {self.name!r}: interpreter_path {path} "
                                       f"does not exist", path=path)
             return
-        kind = self.builder_kind()
         python = self.build_spec()["python"]
         if tuple(int(part) for part in python.split(".")[:2]) < (3, 10):
             raise ValidationError(
                 f"environment {self.name!r} asks for Python {python}; runyard's runtime "
                 f"(Run.get_context) needs Python 3.10 or newer", name=self.name)
-        if kind == "docker":
-            raise ValidationError(
-                f"environment {self.name!r} asks for a Docker image, and no Docker engine "
-                f"runs on this machine; list the packages in "
-                f"python.conda_dependencies (pip_packages) instead", name=self.name)
-        if kind == "conda" and not any(shutil.which(tool) for tool in CONDA_TOOLS):
-            packages = ", ".join(self.python.conda_dependencies.conda_packages)
-            raise ValidationError(
-                f"environment {self.name!r} has conda packages ({packages}), and none of "
-                f"{', '.join(CONDA_TOOLS)} is on PATH; install one, or move the packages "
-                f"to pip_packages (most have the same name on PyPI)", name=self.name)
+        line = self._packages()[3]
+        if line is not None:
+            import warnings
+
+            warnings.warn(f"environment {self.name!r}: {line}", EnvironmentFallbackWarning,
+                          stacklevel=4)
 
     # -- serialised form and registry -----------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -268,7 +520,7 @@ class Environment:
             "python": {"user_managed_dependencies": self.python.user_managed_dependencies,
                        "interpreter_path": self.python.interpreter_path,
                        "conda_dependencies": self.python.conda_dependencies.to_dict()},
-            "docker": {"enabled": self.docker.enabled, "base_image": self.docker.base_image},
+            "docker": self.docker.to_dict(),
             "environment_variables": dict(self.environment_variables),
         }
 
@@ -281,9 +533,7 @@ class Environment:
         env.python.interpreter_path = python.get("interpreter_path")
         env.python.conda_dependencies = CondaDependencies.from_dict(
             python.get("conda_dependencies", {}))
-        docker = data.get("docker", {})
-        env.docker.enabled = bool(docker.get("enabled"))
-        env.docker.base_image = docker.get("base_image")
+        env.docker.load(data.get("docker", {}))
         env.environment_variables = dict(data.get("environment_variables", {}))
         return env
 
@@ -295,8 +545,21 @@ class Environment:
         return self
 
     @classmethod
-    def get(cls, workspace: Workspace, name: str, version: int | None = None) -> Environment:
+    def get(cls, workspace: Workspace, name: str, version: int | None = None,
+            label: str | None = None) -> Environment:
+        """A registered environment (the latest version unless `version`); an Azure
+        curated name ("AzureML-Minimal", "AzureML-sklearn-1.0-ubuntu20.04-py38-cpu", ...)
+        that is not registered here is runyard's pip spec for it, with a warning."""
+        if label is not None:
+            raise ValidationError(f"environment labels are not kept by runyard; ask for "
+                                  f"{name!r} by version instead", name=name, label=label)
         row = workspace.store.get_environment(name, version)
+        if row is None and version is None:
+            from runyard.environment._curated import curated
+
+            found = curated(name)
+            if found is not None:
+                return found
         if row is None:
             known = sorted({r["name"] for r in workspace.store.list_environments()})
             what = f"version {version} of environment {name!r}" if version else \
@@ -312,6 +575,11 @@ class Environment:
         for row in workspace.store.list_environments():
             latest[row["name"]] = cls.from_dict({**row["definition"], "version": row["version"]})
         return latest
+
+
+def conda_tool() -> str | None:
+    """The first of micromamba, mamba, conda on PATH, as a path."""
+    return next((found for name in CONDA_TOOLS if (found := shutil.which(name))), None)
 
 
 def spec_hash(spec: dict[str, Any]) -> str:

@@ -1,6 +1,10 @@
 """`azureml.core.environment`: environments, built with uv and cached by content (runyard's
-Environment has v1's names: `python.conda_dependencies`, `environment_variables`, ...)."""
+Environment has v1's names: `python.conda_dependencies`, `environment_variables`,
+`docker.*` (kept, ignored with a warning: no Docker engine is used), `from_conda_specification`,
+and Azure's curated names through `Environment.get`)."""
 
 from runyard.environment import CondaDependencies, Environment
+from runyard.environment._definition import PythonSection
+from runyard.environment._docker import DockerSection
 
-__all__ = ["CondaDependencies", "Environment"]
+__all__ = ["CondaDependencies", "DockerSection", "Environment", "PythonSection"]
