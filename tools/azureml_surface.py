@@ -1,7 +1,7 @@
 """The Azure ML v1 public surface, read from the v1 wheels' source, and the docs table.
 
-    python tools/azureml_surface.py manifest [--wheels DIR]   # writes tests/data/azureml_v1_surface.json
-    python tools/azureml_surface.py docs                      # rewrites the table in docs/migration.md
+    python tools/azureml_surface.py manifest [--wheels DIR]  # tests/data/azureml_v1_surface.json
+    python tools/azureml_surface.py docs                     # the table in docs/migration.md
 
 `manifest` downloads the v1 wheels (`pip download --no-deps`, into a throwaway folder
 unless --wheels names one that has them) and reads their source with `ast`: nothing of
@@ -100,11 +100,11 @@ class Source:
 
     def _load(self, name: str) -> Module | None:
         base = self.root.joinpath(*name.split("."))
-        for path, is_package in ((base / "__init__.py", True), (base.with_suffix(".py"), False)):
-            if path.is_file():
-                break
-        else:
+        candidates = ((base / "__init__.py", True), (base.with_suffix(".py"), False))
+        found = [(path, package) for path, package in candidates if path.is_file()]
+        if not found:
             return None
+        path, is_package = found[0]
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
         module = Module(name, is_package, tree)
         package = name if is_package else name.rpartition(".")[0]
@@ -116,8 +116,8 @@ class Source:
                 for target in targets:
                     if isinstance(target, ast.Name):
                         if target.id == "__all__" and isinstance(node.value, ast.List | ast.Tuple):
-                            module.all = [e.value for e in node.value.elts
-                                          if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+                            module.all = [e.value for e in node.value.elts if
+                                          isinstance(e, ast.Constant) and isinstance(e.value, str)]
                         else:
                             module.defs[target.id] = node
             elif isinstance(node, ast.ImportFrom):
@@ -145,7 +145,8 @@ class Source:
         return None
 
 
-def _parameters(function: ast.FunctionDef | ast.AsyncFunctionDef, drop_first: bool) -> dict[str, Any]:
+def _parameters(function: ast.FunctionDef | ast.AsyncFunctionDef,
+                drop_first: bool) -> dict[str, Any]:
     args = function.args
     positional = [a.arg for a in [*args.posonlyargs, *args.args]]
     if drop_first and positional:
@@ -309,7 +310,8 @@ def docs_table() -> str:
     lines = ["| v1 name | runyard | why, and what to use instead |", "|---|---|---|"]
     for entry in sorted(_surface.ENTRIES.values(), key=lambda e: e.path):
         reason = entry.reason.replace("|", "\\|")
-        lines.append(f"| `{entry.path}` | {entry.category} | {reason} |")
+        also = "".join(f", `{module}.{entry.name}`" for module in entry.also)
+        lines.append(f"| `{entry.path}`{also} | {entry.category} | {reason} |")
     return "\n".join(lines)
 
 

@@ -30,6 +30,7 @@ process boundaries (supervisor → client, later Ray workers).
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
 
@@ -48,6 +49,16 @@ class RunyardError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    # v1's AzureMLException API (runyard.azureml.exceptions.AzureMLException is this class)
+    @property
+    def inner_exception(self) -> BaseException | None:
+        """The error this one was raised from (`raise ... from error`), if any."""
+        return self.__cause__
+
+    def print_stacktrace(self) -> None:
+        """Print this error's traceback to stderr."""
+        traceback.print_exception(self)
 
 
 def _rebuild(cls: type[RunyardError], message: str, context: dict[str, Any]) -> RunyardError:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runyard._validation import artifact_path
+from runyard.azureml._surface import v1_members
 from runyard.data import _transfer
 from runyard.data._filesystems import (
     Backend,
@@ -62,6 +63,7 @@ def datastore_path(path: str | None, *, what: str = "path") -> str:
     return artifact_path(path, what=what)
 
 
+@v1_members("azureml.core.datastore.Datastore")
 class Datastore:
     """A registered place for data: a folder on this machine or any fsspec URL.
 

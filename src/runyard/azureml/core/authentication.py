@@ -8,11 +8,21 @@ line, and the object can be passed wherever v1 takes `auth=`.
 from __future__ import annotations
 
 import warnings
+from enum import Enum
 from typing import Any
 
 from runyard.azureml._ignored import AzureArgumentIgnoredWarning
+from runyard.azureml._surface import module_getattr, v1_members
 
 
+class Audience(Enum):
+    """v1's token audiences (for `TokenAuthentication`)."""
+
+    ARM = "ARM"
+    AZUREML = "AZUREML"
+
+
+@v1_members("azureml.core.authentication.AbstractAuthentication")
 class AbstractAuthentication:
     """What every v1 sign-in class is here: a placeholder that signs nobody in."""
 
@@ -44,6 +54,23 @@ class TokenAuthentication(AbstractAuthentication):
     """v1's token sign-in (ignored)."""
 
 
-__all__ = ["AbstractAuthentication", "AzureCliAuthentication",
+@v1_members("azureml.core.authentication.ArmTokenAuthentication")
+class ArmTokenAuthentication(AbstractAuthentication):
+    """v1's Azure Resource Manager token sign-in (ignored)."""
+
+
+@v1_members("azureml.core.authentication.AzureMLTokenAuthentication")
+class AzureMLTokenAuthentication(AbstractAuthentication):
+    """v1's in-run token sign-in (ignored)."""
+
+    EXPIRATION_THRESHOLD_IN_SECONDS = 95
+    REFRESH_INTERVAL_IN_SECONDS = 30
+
+
+__getattr__ = module_getattr(__name__)
+
+
+__all__ = ["AbstractAuthentication", "ArmTokenAuthentication", "Audience",
+           "AzureCliAuthentication", "AzureMLTokenAuthentication",
            "InteractiveLoginAuthentication", "MsiAuthentication",
            "ServicePrincipalAuthentication", "TokenAuthentication"]

@@ -10,13 +10,18 @@ current folder up. The Azure-only arguments are ignored with one warning line.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runyard.azureml._ignored import warn_ignored
+from runyard.azureml._surface import module_getattr, v1_members
 from runyard.errors import WorkspaceNotFoundError
 from runyard.workspace import Workspace as _Workspace
 
+if TYPE_CHECKING:
+    from runyard.run import Run
+
 _LOCAL = "local"
+WORKSPACE_DEFAULT_BLOB_STORE_NAME = "workspaceblobstore"
 _INIT_DEFAULTS = {"subscription_id": None, "resource_group": None, "auth": None,
                   "_location": None, "_disable_service_check": False, "_workspace_id": None,
                   "sku": "basic", "tags": None, "_cloud": "AzureCloud"}
@@ -34,6 +39,21 @@ _CREATE_DEFAULTS = {
     "system_datastores_auth_mode": "accessKey", "v1_legacy_mode": None}
 
 
+class _DefaultCluster:
+    """v1's `Workspace.DEFAULT_CPU_CLUSTER_CONFIGURATION`: made on first read, so that
+    importing the workspace loads no compute module."""
+
+    def __init__(self, vm_size: str) -> None:
+        self.vm_size = vm_size
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        from runyard.azureml.core.compute import AmlCompute
+
+        return AmlCompute.provisioning_configuration(
+            min_nodes=0, max_nodes=2, vm_size=self.vm_size, vm_priority="dedicated")
+
+
+@v1_members("azureml.core.workspace.Workspace")
 class Workspace(_Workspace):
     """v1's Workspace: a runyard workspace (a folder), with v1's constructors.
 
@@ -41,6 +61,11 @@ class Workspace(_Workspace):
         >>> ws = Workspace.from_config()   # .runyard/config.json here or above  # doctest: +SKIP
         >>> ws = Workspace.create("tf-mnist", exist_ok=True)                       # doctest: +SKIP
     """
+
+    DEFAULT_CPU_CLUSTER_NAME = "cpu-cluster"
+    DEFAULT_GPU_CLUSTER_NAME = "gpu-cluster"
+    DEFAULT_CPU_CLUSTER_CONFIGURATION = _DefaultCluster("STANDARD_DS2_V2")
+    DEFAULT_GPU_CLUSTER_CONFIGURATION = _DefaultCluster("STANDARD_NC6")
 
     def __init__(self, subscription_id: str | None, resource_group: str | None,
                  workspace_name: str, auth: Any = None, _location: str | None = None,
@@ -115,6 +140,12 @@ class Workspace(_Workspace):
         """Always "local": a runyard workspace lives in its folder."""
         return _LOCAL
 
+    def get_run(self, run_id: str) -> Run:
+        """The run `run_id` of any experiment of this workspace."""
+        from runyard.run import Run
+
+        return Run.get(self, run_id)
+
 
 def _named(name: str) -> _Workspace:
     """The workspace found from the current folder up, if it is named `name`."""
@@ -127,4 +158,6 @@ def _named(name: str) -> _Workspace:
     return found
 
 
-__all__ = ["Workspace"]
+__getattr__ = module_getattr(__name__)
+
+__all__ = ["WORKSPACE_DEFAULT_BLOB_STORE_NAME", "Workspace"]
