@@ -15,6 +15,7 @@ import os
 import sys
 from typing import Any
 
+from runyard.azureml._surface import module_getattr
 from runyard.azureml.train._v1 import runyard_arguments
 from runyard.distributed import TensorflowConfiguration
 from runyard.errors import ValidationError
@@ -116,5 +117,7 @@ class PyTorch(_Estimator):
                 f"'{PYTORCH_DEFAULT_VERSION}')", version=version)
         return super()._submission()
 
+
+__getattr__ = module_getattr(__name__)
 
 __all__ = ["PyTorch", "TensorFlow"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from runyard.azureml._surface import module_getattr
 from runyard.azureml.train._v1 import runyard_arguments
 from runyard.train import Estimator as _Estimator
 
@@ -40,4 +41,8 @@ class Estimator(_Estimator):
         super().__init__(source_directory, **runyard_arguments("Estimator", locals()))
 
 
-__all__ = ["Estimator"]
+MMLBaseEstimator = _Estimator  # v1's base class of every estimator
+
+__getattr__ = module_getattr(__name__)
+
+__all__ = ["Estimator", "MMLBaseEstimator"]
