@@ -7,9 +7,11 @@ snapshot before the run is written, so bad input leaves no run behind.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runyard import _status, _validation
@@ -94,15 +96,57 @@ class Experiment:
             raise
         return Run(self, run_id)
 
-    def start_logging(self, display_name: str | None = None, **kwargs: Any) -> Run:
-        """An interactive run that this process logs to directly (a notebook's run)."""
+    def start_logging(self, display_name: str | None = None, *, name: str | None = None,
+                      run_id: str | None = None,
+                      outputs: str | os.PathLike[str] | bool | None = None,
+                      snapshot_directory: str | os.PathLike[str] | None = None,
+                      tags: Mapping[str, Any] | None = None, **kwargs: Any) -> Run:
+        """An interactive run that this process logs to directly (a notebook's run).
+
+        As in v1, `outputs` (default "./outputs"; False for none) is made now and uploaded
+        as the run's `outputs/` when the run ends (`complete()`, `fail()`, `cancel()`).
+        `snapshot_directory` is snapshotted when given (v1 took "." by default; a
+        notebook's folder is often large, so here it is taken only when asked for).
+        """
+        from runyard.artifacts import snapshot
         from runyard.run import Run
 
-        run_id = new_run_id(self.name)
-        self.workspace.store.create_run(run_id, self.name, compute_target=None,
-                                        config={"kind": "interactive"}, snapshot_id=None,
-                                        display_name=display_name, status=_status.RUNNING)
-        return Run(self, run_id)
+        if outputs is True or outputs is None:
+            outputs = "outputs"
+        folder = None if outputs is False else Path(outputs).absolute()
+        if folder is not None and folder.exists() and not folder.is_dir():
+            raise ValidationError(f"outputs {str(outputs)!r} is a file; give a folder, or "
+                                  f"outputs=False for none", path=str(folder))
+        clean_tags = _tags(tags)
+        taken = None
+        if snapshot_directory is not None:
+            if not Path(snapshot_directory).is_dir():
+                raise ValidationError(f"snapshot_directory {str(snapshot_directory)!r} is not "
+                                      f"a folder", path=str(snapshot_directory))
+            taken = snapshot.take(snapshot_directory, self.workspace.artifacts)
+        chosen = new_run_id(self.name) if run_id is None else _validation.checked_name(
+            run_id, what="run_id", allowed="-_.", first_alnum=True)
+        try:
+            self.workspace.store.get_run(chosen)
+        except KeyError:
+            pass
+        else:
+            from runyard.errors import RunIdInUseError
+
+            raise RunIdInUseError(f"run_id {chosen!r} is already used by another run; give "
+                                  f"another (or none, for a generated one)", run_id=chosen)
+        config: dict[str, Any] = {"kind": "interactive"}
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            config["outputs"] = str(folder)
+        if taken is not None:
+            config["source_directory"] = str(Path(snapshot_directory).resolve())  # type: ignore[arg-type]
+        self.workspace.store.create_run(chosen, self.name, compute_target=None,
+                                        config=config,
+                                        snapshot_id=None if taken is None else taken.id,
+                                        display_name=display_name or name, tags=clean_tags,
+                                        status=_status.RUNNING)
+        return Run(self, chosen)
 
     def get_runs(self, type: str | None = None, tags: Mapping[str, str | None] | None = None,
                  properties: Mapping[str, str] | None = None,

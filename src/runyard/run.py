@@ -31,6 +31,7 @@ from runyard.errors import (
     InvalidMetricError,
     RunFailedError,
     RunyardError,
+    ValidationError,
 )
 
 if TYPE_CHECKING:
@@ -41,6 +42,12 @@ if TYPE_CHECKING:
 
 STALE_SECONDS = 30.0
 POLL_SECONDS = 0.2
+DESCRIPTION_TAG = "mlflow.note.content"
+RUN_TYPES = {"script": "azureml.scriptrun", "sweep": "hyperdrive", "hyperdrive": "hyperdrive"}
+V1_TABLE_KIND = "v1table"  # = runtime._run.V1_TABLE_KIND
+"""The metric kind of v1's JSON metrics (accuracy table, confusion matrix, predictions,
+residuals): the value is v1's dict, `{"schema_type": ..., "schema_version": ...,
+"data": {...}}`, and `get_metrics()` gives it back as it was logged."""
 
 
 def _iso(timestamp: float | None) -> str | None:
@@ -127,6 +134,8 @@ class Run:
                     continue
             run = cls(experiment, row["id"])
             run._row = reconcile(ws, row)
+            if type is not None and run.type != type:
+                continue
             yield run
 
     # -- the stored view ----------------------------------------------------------------
@@ -151,6 +160,43 @@ class Run:
         name = self._cached["display_name"]
         return None if name is None else str(name)
 
+    @display_name.setter
+    def display_name(self, value: str | None) -> None:
+        from runyard.runtime import _values
+
+        clean = None if value is None else _values.text(value, what="display_name",
+                                                         limit=_values.NAME_LIMIT)
+        self.workspace.store.set_display_name(self.id, clean)
+        self._row = None
+
+    @property
+    def name(self) -> str | None:
+        """v1's run name: the display name."""
+        return self.display_name
+
+    @name.setter
+    def name(self, value: str | None) -> None:
+        self.display_name = value
+
+    @property
+    def description(self) -> str | None:
+        """The run's description, kept as the tag `mlflow.note.content` (MLflow's)."""
+        return self.get_tags().get(DESCRIPTION_TAG)
+
+    @description.setter
+    def description(self, value: str | None) -> None:
+        if value is None:
+            self.remove_tags([DESCRIPTION_TAG])
+        else:
+            self.tag(DESCRIPTION_TAG, str(value))
+
+    @property
+    def type(self) -> str | None:
+        """v1's run type: "azureml.scriptrun" for a submitted script, "hyperdrive" for a
+        sweep, None for an interactive or child run."""
+        return RUN_TYPES.get(str((self._cached["config"] or {}).get("kind")))
+
+    @property
     @property
     def parent(self) -> Run | None:
         parent_id = self._cached["parent_id"]
@@ -210,8 +256,76 @@ class Run:
             details["error"] = {"error": {"message": row["error"]}}
         return details
 
+    def get_details_with_logs(self) -> dict[str, Any]:
+        """`get_details()` with each log file's text under "logFiles" (v1)."""
+        details = self.get_details()
+        details["logFiles"] = {name: self.read_log(name).decode("utf-8", errors="replace")
+                               for name in details["logFiles"]}
+        return details
+
+    def get_portal_url(self) -> str:
+        """Where to look at the run: its folder on this machine (file://) until the web
+        UI serves runs."""
+        return self.workspace.run_dir(self.id).as_uri()
+
+    def get_environment(self) -> Any:
+        """The Environment the run used; for a run in the interpreter runyard runs in, a
+        user-managed Environment naming that interpreter."""
+        from runyard.environment import Environment
+
+        config = self._cached["config"] or {}
+        environment = config.get("environment")
+        if environment:
+            return Environment.from_dict(environment["definition"])
+        if config.get("kind") != "script":
+            raise RunyardError(f"run {self.id} is not a submitted script: it has no "
+                               f"environment", run_id=self.id)
+        env = Environment("runyard-default")
+        env.python.user_managed_dependencies = True
+        env.python.interpreter_path = config.get("interpreter")
+        return env
+
+    def get_snapshot_id(self) -> str | None:
+        return self._cached["snapshot_id"]  # type: ignore[no-any-return]
+
+    def restore_snapshot(self, snapshot_id: str | None = None,
+                         path: str | os.PathLike[str] | None = None) -> str:
+        """The run's snapshot (its source directory as submitted) as a ZIP file at `path`
+        (a file name, or a folder for `<snapshot id>.zip`; default here); returns it."""
+        import tempfile
+        import zipfile
+
+        from runyard.artifacts import snapshot
+
+        chosen = snapshot_id or self.get_snapshot_id()
+        if chosen is None:
+            raise ArtifactNotFoundError(f"run {self.id} has no snapshot (an interactive run "
+                                        f"started with snapshot_directory=None)",
+                                        run_id=self.id)
+        target = Path(path) if path is not None else Path.cwd()
+        if target.is_dir():
+            target = target / f"{chosen}.zip"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        with tempfile.TemporaryDirectory() as folder:
+            snapshot.materialize(chosen, self.workspace.artifacts, Path(folder))
+            try:
+                with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
+                    for file in sorted(Path(folder).rglob("*")):
+                        if file.is_file():
+                            archive.write(file, file.relative_to(folder).as_posix())
+                os.replace(temporary, target)
+            finally:
+                temporary.unlink(missing_ok=True)
+        return str(target)
+
     def get_tags(self) -> dict[str, str | None]:
         return self.workspace.store.get_tags(self.id)
+
+    def remove_tags(self, tags: builtins.list[str] | str) -> None:
+        """Remove tags by key (keys that are not there are ignored)."""
+        keys = [tags] if isinstance(tags, str) else [str(k) for k in tags]
+        self.workspace.store.remove_tags(self.id, keys)
 
     def get_properties(self) -> dict[str, str | None]:
         return self.workspace.store.get_properties(self.id)
@@ -274,6 +388,27 @@ class Run:
             target = f"images/{name}{Path(path).suffix or '.png'}"
             self.upload_file(target, path)
         self._log_json("image", name, target)
+
+    def _log_v1_table(self, schema: str, name: str, value: Any) -> None:
+        from runyard.runtime._run import v1_table
+
+        self._log_json(V1_TABLE_KIND, _values_name(name), v1_table(schema, name, value))
+
+    def log_accuracy_table(self, name: str, value: Any, description: str = "") -> None:
+        """v1's accuracy table (a dict or its JSON text, schema_type "accuracy_table")."""
+        self._log_v1_table("accuracy_table", name, value)
+
+    def log_confusion_matrix(self, name: str, value: Any, description: str = "") -> None:
+        """v1's confusion matrix (schema_type "confusion_matrix")."""
+        self._log_v1_table("confusion_matrix", name, value)
+
+    def log_predictions(self, name: str, value: Any, description: str = "") -> None:
+        """v1's binned predictions (schema_type "predictions")."""
+        self._log_v1_table("predictions", name, value)
+
+    def log_residuals(self, name: str, value: Any, description: str = "") -> None:
+        """v1's residuals histogram (schema_type "residuals")."""
+        self._log_v1_table("residuals", name, value)
 
     def tag(self, key: str, value: str | None = None) -> None:
         self.workspace.store.set_tags(self.id, {str(key): None if value is None else str(value)})
@@ -340,12 +475,21 @@ class Run:
                        output_paths: builtins.list[str] | None = None, batch_size: int = 100,
                        append_prefix: bool = True, timeout_seconds: int | None = None,
                        *, overwrite: bool = False) -> builtins.list[str]:
-        """Download every run file under `prefix` into `output_directory` (default: here)."""
+        """Download every run file under `prefix` into `output_directory` (default: here),
+        or to `output_paths`, one local path per file (in `get_file_names()` order)."""
         clean = _validation.artifact_prefix(prefix)
         files = [f["path"] for f in self.workspace.store.list_files(self.id, clean)]
         base = Path(output_directory) if output_directory is not None else Path.cwd()
         targets = []
-        for name in files:
+        if output_paths is not None:
+            paths = builtins.list(output_paths)
+            if len(paths) != len(files) or len(set(paths)) != len(paths):
+                raise ValidationError(
+                    f"output_paths must be {len(files)} different paths, one per file under "
+                    f"prefix {prefix!r} ({', '.join(files[:5])}"
+                    f"{' ...' if len(files) > 5 else ''}); got {len(paths)}", run_id=self.id)
+            targets = [base / p for p in paths]
+        for name in files if output_paths is None else []:
             relative = name if append_prefix or not clean else name[len(clean):].lstrip("/")
             targets.append(base / _validation.artifact_path(relative or Path(name).name))
         existing = [str(t) for t in targets if t.exists()]
@@ -417,18 +561,30 @@ class Run:
             return b""
 
     def get_all_logs(self, destination: str | os.PathLike[str] | None = None) -> builtins.list[str]:
-        folder = Path(destination) if destination is not None else Path.cwd()
-        return self.download_files(prefix="logs/", output_directory=folder, overwrite=True)
+        """Write every log of the run (live ones as they are now) under `destination`
+        (default `./assets/<run id>`, as v1); returns the paths written."""
+        folder = Path(destination) if destination is not None else \
+            Path.cwd() / "assets" / self.id
+        if folder.exists() and not folder.is_dir():
+            raise ValidationError(f"{folder} exists and is not a folder", path=str(folder))
+        written = []
+        for name in self._log_names():
+            target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(self.read_log(name))
+            written.append(str(target))
+        return written
 
     # -- lifecycle ----------------------------------------------------------------------
     def cancel(self) -> None:
-        """Ask the run to stop; its processes are gone within seconds, status Canceled."""
+        """Ask the run to stop; its processes are gone within seconds, status Canceled.
+        An interactive or child run ends Canceled at once, its outputs uploaded."""
         row = self._fetch()
         if row["status"] in _status.TERMINAL:
             return
         store = self.workspace.store
         if (row["config"] or {}).get("kind") != "script":
-            store.set_status(self.id, _status.CANCELED, only_if=[row["status"]])
+            self._end_interactive(_status.CANCELED)
             return
         store.request_cancel(self.id)
         pid = row["supervisor_pid"]
@@ -439,33 +595,107 @@ class Run:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGUSR1)
 
+    def _end_interactive(self, status: str, error: str | None = None) -> bool:
+        """End a run this process drives (interactive or child): upload its outputs
+        folder as `outputs/`, then record the end state; False if it had ended already."""
+        row = self._fetch()
+        if row["status"] in _status.TERMINAL:
+            return False
+        config = row["config"] or {}
+        folder = config.get("outputs")
+        if folder and Path(folder).is_dir():
+            from runyard.artifacts._run_files import record_warnings, upload_run_folder
+
+            uploaded = upload_run_folder(self.workspace.artifacts, self.id, folder, "outputs",
+                                         inside=folder)
+            self.workspace.store.add_files(self.id, uploaded.files)
+            record_warnings(self.workspace.store, self.id, "outputs", uploaded.warnings)
+        self._row = None
+        return self.workspace.store.set_status(self.id, status, error=error,
+                                               only_if=list(_status.ACTIVE))
+
+    def _is_driven_here(self) -> bool:
+        return (self._fetch()["config"] or {}).get("kind") != "script"
+
+    def start(self) -> None:
+        """Mark a run this process drives Running (v1; runs are Running when made)."""
+        if self._is_driven_here():
+            self.workspace.store.set_status(self.id, _status.RUNNING,
+                                            only_if=[_status.NOT_STARTED])
+
     def complete(self, _set_status: bool = True) -> None:
-        self.workspace.store.set_status(self.id, _status.COMPLETED)
+        """End an interactive or child run Completed, uploading its outputs folder."""
+        if self._is_driven_here():
+            self._end_interactive(_status.COMPLETED)
+        else:
+            self.workspace.store.set_status(self.id, _status.COMPLETED,
+                                            only_if=list(_status.ACTIVE))
 
     def fail(self, error_details: Any = None, error_code: str | None = None,
              _set_status: bool = True) -> None:
-        self.workspace.store.set_status(self.id, _status.FAILED,
-                                        error=str(error_details or "marked failed"))
+        """End the run Failed with `error_details` (an exception or text) as its error."""
+        if isinstance(error_details, BaseException):
+            text = f"{type(error_details).__name__}: {error_details}"
+        else:
+            text = str(error_details) if error_details else "marked failed"
+        if error_code:
+            text = f"[{error_code}] {text}"
+        if self._is_driven_here():
+            self._end_interactive(_status.FAILED, error=text)
+        else:
+            self.workspace.store.set_status(self.id, _status.FAILED, error=text,
+                                            only_if=list(_status.ACTIVE))
 
     def child_run(self, name: str | None = None, run_id: str | None = None,
-                  outputs: str | None = None) -> Run:
-        """A child run, Running, that this process logs to and completes."""
-        child_id = run_id or f"{self.id}_{os.urandom(4).hex()}"
-        self.workspace.store.create_run(child_id, self.experiment.name, compute_target=None,
-                                        config={"kind": "interactive"}, snapshot_id=None,
-                                        parent_id=self.id, display_name=name,
-                                        status=_status.RUNNING)
-        return Run(self.experiment, child_id)
+                  outputs: str | os.PathLike[str] | None = None) -> Run:
+        """A child run, Running, that this process logs to and completes; `outputs` is a
+        folder uploaded as the child's `outputs/` when it ends."""
+        return self._make_children([(run_id, name, {})], outputs)[0]
 
-    def get_children(self, recursive: bool = False, tags: Mapping[str, str | None] | None = None,
-                     properties: Mapping[str, str] | None = None, type: str | None = None,
-                     status: str | None = None, **kwargs: Any) -> Iterator[Run]:
-        for row in self.workspace.store.list_runs(parent_id=self.id, status=status, tags=tags):
+    def create_children(self, count: int | None = None, tag_key: str | None = None,
+                        tag_values: builtins.list[Any] | None = None) -> builtins.list[Run]:
+        """`count` child runs tagged `azureml.batch_child_number` 0, 1, ..., or one per
+        value of `tag_values` tagged `tag_key` (v1; at most 100), all Running."""
+        from runyard.runtime._run import children_tags
+
+        try:
+            tags = children_tags(count, tag_key, tag_values)
+        except RunyardError as e:
+            raise ValidationError(str(e)) from None
+        return self._make_children([(None, None, t) for t in tags], None)
+
+    def _make_children(self, wanted: builtins.list[tuple[str | None, str | None,
+                                                         dict[str, str]]],
+                       outputs: str | os.PathLike[str] | None) -> builtins.list[Run]:
+        store = self.workspace.store
+        config: dict[str, Any] = {"kind": "interactive"}
+        if outputs is not None:
+            config["outputs"] = str(Path(outputs).absolute())
+        made = []
+        for run_id, name, tags in wanted:
+            child_id = run_id or f"{self.id}_{os.urandom(4).hex()}"
+            store.create_run(child_id, self.experiment.name, compute_target=None,
+                             config=config, snapshot_id=None, parent_id=self.id,
+                             display_name=name, status=_status.RUNNING, tags=tags)
+            made.append(Run(self.experiment, child_id))
+        return made
+
+    def get_children(self, recursive: bool = False, tags: Mapping[str, str | None] | str |
+                     None = None, properties: Mapping[str, str] | None = None,
+                     type: str | None = None, status: str | None = None,
+                     _rehydrate_runs: bool = True, **kwargs: Any) -> Iterator[Run]:
+        """This run's children (and theirs, with recursive), newest first, filtered as in
+        v1: `tags` a key or {key: value or None}, `properties` {key: value}, `type`
+        ("azureml.scriptrun", "hyperdrive"), `status`."""
+        tag_filter = {tags: None} if isinstance(tags, str) else tags
+        for row in self.workspace.store.list_runs(parent_id=self.id):
             child = Run(self.experiment, row["id"])
             child._row = row
-            yield child
+            if _matches(child, row, tag_filter, properties, type, status):
+                yield child
             if recursive:
-                yield from child.get_children(recursive=True, tags=tags, status=status)
+                yield from child.get_children(recursive=True, tags=tags,
+                                              properties=properties, type=type, status=status)
 
     def __enter__(self) -> Run:
         return self
@@ -505,6 +735,30 @@ class Run:
             raise RunFailedError(message, run_id=self.id, status=row["status"],
                                  error=row["error"], log_tail=tail)
         return details
+
+
+def _matches(run: Run, row: dict[str, Any], tags: Mapping[str, str | None] | None,
+             properties: Mapping[str, str] | None, type: str | None,
+             status: str | None) -> bool:
+    if status is not None and row["status"] != status:
+        return False
+    if type is not None and run.type != type:
+        return False
+    if tags:
+        found = run.get_tags()
+        if any(k not in found or (v is not None and found[k] != v) for k, v in tags.items()):
+            return False
+    if properties:
+        found_properties = run.get_properties()
+        if any(found_properties.get(k) != v for k, v in properties.items()):
+            return False
+    return True
+
+
+def _values_name(name: object) -> str:
+    from runyard.runtime import _values
+
+    return _values.metric_name(name)
 
 
 def shape_metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:

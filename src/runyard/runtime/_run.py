@@ -54,6 +54,64 @@ def _plain_list(name: str, values: Iterable[Any]) -> list[Any]:
     return [_values.scalar(name, v) for v in values]
 
 
+V1_TABLE_KIND = "v1table"
+V1_SCHEMAS = {"accuracy_table": "1.0.1", "confusion_matrix": "1.0.0", "predictions": "1.0.0",
+              "residuals": "1.0.0"}
+
+
+def v1_table(schema: str, name: object, value: Any) -> dict[str, Any]:
+    """v1's JSON metric (`log_confusion_matrix`, ...) checked: a dict, or its JSON text,
+    shaped `{"schema_type": ..., "schema_version": ..., "data": {...}}`; a value without
+    schema_type or schema_version gets v1's."""
+    name = _values.metric_name(name)
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as e:
+            raise InvalidMetricError(f"metric {name!r}: {schema} is not valid JSON: {e}",
+                                     name=name) from None
+    if not isinstance(value, Mapping) or not isinstance(value.get("data"), Mapping):
+        raise InvalidMetricError(
+            f"metric {name!r}: a {schema} is a dict shaped like v1's, {{'schema_type': "
+            f"{schema!r}, 'schema_version': {V1_SCHEMAS[schema]!r}, 'data': {{...}}}}; got "
+            f"{type(value).__name__}" + ("" if not isinstance(value, Mapping) else
+                                         " without a 'data' dict"), name=name)
+    given = value.get("schema_type", schema)
+    if given != schema:
+        raise InvalidMetricError(f"metric {name!r}: schema_type {given!r} logged as a "
+                                 f"{schema}; use the log_ method for {given!r}", name=name)
+    return {"schema_type": schema, "schema_version": V1_SCHEMAS[schema], **dict(value)}
+
+
+def children_tags(count: int | None, tag_key: str | None,
+                  tag_values: Iterable[Any] | None) -> list[dict[str, str]]:
+    """The tags of each child `create_children` makes (v1's rules and limit of 100)."""
+    if count is None and tag_key is None and tag_values is None:
+        raise RunyardError("create_children needs count=, or tag_key= and tag_values=")
+    if count is not None:
+        if tag_key is not None or tag_values is not None:
+            raise RunyardError("create_children takes count= or tag_key= and tag_values=, "
+                               "not both")
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 < count <= 100:
+            raise RunyardError(f"create_children count must be 1 to 100, got {count!r}")
+        return [{"azureml.batch_child_number": str(i)} for i in range(count)]
+    if tag_key is None or tag_values is None:
+        raise RunyardError("create_children needs both tag_key= and tag_values=")
+    values = list(tag_values)
+    if not 0 < len(values) <= 100:
+        raise RunyardError(f"create_children makes 1 to 100 runs, got {len(values)} tag "
+                           f"values")
+    return [{str(tag_key): str(v)} for v in values]
+
+
+def input_datasets() -> dict[str, str]:
+    """The named inputs of this process's run (datasets and data references), name →
+    the local path the supervisor made for it."""
+    prefix = "RUNYARD_DATAREFERENCE_"
+    return {key[len(prefix):]: value for key, value in sorted(os.environ.items())
+            if key.startswith(prefix)}
+
+
 class _Channel:
     """The process's pipe to its supervisor: deques in memory, frames in a file."""
 
@@ -172,13 +230,27 @@ class _ExperimentRef:
     def __repr__(self) -> str:
         return f"Experiment(name={self.name!r})"
 
+    @property
+    def workspace(self) -> Any:
+        """The run's workspace, found from the working directory (needs runyard's own
+        dependencies in the run's environment, as a local run in runyard's has)."""
+        try:
+            from runyard.workspace import Workspace
+        except ImportError as e:
+            raise RunyardError(f"run.experiment.workspace needs runyard installed in the "
+                               f"run's environment ({e}); add 'runyard' to its pip "
+                               f"packages, or pass paths as arguments instead") from e
+        return Workspace.from_config()
+
 
 class RuntimeRun:
     """The live run a submitted script logs to."""
 
     def __init__(self, run_id: str, channel: _Channel, *, staging: str,
-                 experiment: str, parent: RuntimeRun | None = None) -> None:
+                 experiment: str, parent: RuntimeRun | None = None,
+                 display_name: str | None = None) -> None:
         self.id = run_id
+        self.display_name = display_name
         self.experiment = _ExperimentRef(experiment)
         self.parent = parent
         self._channel = channel
@@ -193,6 +265,16 @@ class RuntimeRun:
 
     def __repr__(self) -> str:
         return f"Run(id={self.id!r}, experiment={self.experiment.name!r})"
+
+    @property
+    def name(self) -> str | None:
+        return self.display_name
+
+    @property
+    def input_datasets(self) -> dict[str, str]:
+        """Named inputs (`dataset.as_named_input("train")`, data references): name → the
+        local path made for this run."""
+        return input_datasets()
 
     # -- metrics --------------------------------------------------------------------------
     def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
@@ -272,6 +354,22 @@ class RuntimeRun:
         self._append((_wire.FILE, target, staged))
         self._log_json("image", name, target)
 
+    def log_accuracy_table(self, name: str, value: Any, description: str = "") -> None:
+        """v1's accuracy table (a dict or its JSON text, schema_type "accuracy_table")."""
+        self._log_json(V1_TABLE_KIND, name, v1_table("accuracy_table", name, value))
+
+    def log_confusion_matrix(self, name: str, value: Any, description: str = "") -> None:
+        """v1's confusion matrix (schema_type "confusion_matrix")."""
+        self._log_json(V1_TABLE_KIND, name, v1_table("confusion_matrix", name, value))
+
+    def log_predictions(self, name: str, value: Any, description: str = "") -> None:
+        """v1's binned predictions (schema_type "predictions")."""
+        self._log_json(V1_TABLE_KIND, name, v1_table("predictions", name, value))
+
+    def log_residuals(self, name: str, value: Any, description: str = "") -> None:
+        """v1's residuals histogram (schema_type "residuals")."""
+        self._log_json(V1_TABLE_KIND, name, v1_table("residuals", name, value))
+
     # -- tags, properties, files ----------------------------------------------------------
     def tag(self, key: str, value: str | None = None) -> None:
         self._append((_wire.TAGS, _values.mapping({key: value}, what="tag")))
@@ -331,19 +429,45 @@ class RuntimeRun:
 
         The supervisor creates it before this returns; an id that is taken, or not a valid
         name, raises here (InvalidNameError, RunIdInUseError)."""
-        child_id = f"{self.id}_{uuid.uuid4().hex[:8]}" if run_id is None else checked_name(
-            run_id, what="child run id", allowed="-_.", first_alnum=True)
-        if child_id in self._channel.run_ids():
-            raise RunIdInUseError(f"child run id {child_id!r} is already used by a run of "
-                                  f"this script; give another run_id (or none)",
-                                  run_id=child_id)
-        display = None if name is None else _values.text(name, what="child run name",
-                                                          limit=_values.NAME_LIMIT)
-        self._append((_wire.CHILD, child_id, display))
-        self._channel.flush()  # the child must exist before its records arrive
-        self._channel.confirm(child_id)
-        return RuntimeRun(child_id, self._channel, staging=self._staging,
-                          experiment=self.experiment.name, parent=self)
+        return self._make_children([(run_id, name, {})])[0]
+
+    def create_children(self, count: int | None = None, tag_key: str | None = None,
+                        tag_values: Iterable[Any] | None = None) -> list[RuntimeRun]:
+        """`count` child runs tagged `azureml.batch_child_number` 0, 1, ..., or one per
+        value of `tag_values` tagged `tag_key` (v1; at most 100), all Running; the
+        supervisor creates them all before this returns."""
+        return self._make_children([(None, None, tags) for tags in
+                               children_tags(count, tag_key, tag_values)])
+
+    def _make_children(self, wanted: list[tuple[str | None, str | None, dict[str, str]]]
+                  ) -> list[RuntimeRun]:
+        taken = self._channel.run_ids()
+        chosen = []
+        for run_id, name, tags in wanted:
+            child_id = f"{self.id}_{uuid.uuid4().hex[:8]}" if run_id is None else \
+                checked_name(run_id, what="child run id", allowed="-_.", first_alnum=True)
+            if child_id in taken:
+                raise RunIdInUseError(f"child run id {child_id!r} is already used by a run "
+                                      f"of this script; give another run_id (or none)",
+                                      run_id=child_id)
+            taken.add(child_id)
+            display = None if name is None else _values.text(name, what="child run name",
+                                                              limit=_values.NAME_LIMIT)
+            chosen.append((child_id, display, tags))
+        for child_id, display, _tags in chosen:
+            self._append((_wire.CHILD, child_id, display))
+        self._channel.flush()  # the children must exist before their records arrive
+        for child_id, _display, _tags in chosen:
+            self._channel.confirm(child_id)
+        children = []
+        for child_id, display, tags in chosen:
+            child = RuntimeRun(child_id, self._channel, staging=self._staging,
+                               experiment=self.experiment.name, parent=self,
+                               display_name=display)
+            if tags:
+                child.set_tags(tags)
+            children.append(child)
+        return children
 
     def complete(self) -> None:
         if self.parent is not None:
@@ -397,6 +521,28 @@ class OfflineRun:
                   plot: Any = None, description: str = "") -> None:
         self._say("image", name, path if path is not None else "<plot>")
 
+    def log_accuracy_table(self, name: str, value: Any, description: str = "") -> None:
+        self._say("accuracy_table", name, v1_table("accuracy_table", name, value))
+
+    def log_confusion_matrix(self, name: str, value: Any, description: str = "") -> None:
+        self._say("confusion_matrix", name, v1_table("confusion_matrix", name, value))
+
+    def log_predictions(self, name: str, value: Any, description: str = "") -> None:
+        self._say("predictions", name, v1_table("predictions", name, value))
+
+    def log_residuals(self, name: str, value: Any, description: str = "") -> None:
+        self._say("residuals", name, v1_table("residuals", name, value))
+
+    @property
+    def input_datasets(self) -> dict[str, str]:
+        return input_datasets()
+
+    @property
+    def name(self) -> str | None:
+        return None
+
+    display_name = name
+
     def tag(self, key: str, value: str | None = None) -> None:
         self._tags[key] = value
 
@@ -428,6 +574,13 @@ class OfflineRun:
     def child_run(self, name: str | None = None, run_id: str | None = None,
                   outputs: str | None = None) -> OfflineRun:
         return OfflineRun()
+
+    def create_children(self, count: int | None = None, tag_key: str | None = None,
+                        tag_values: Iterable[Any] | None = None) -> list[OfflineRun]:
+        return [OfflineRun() for _ in children_tags(count, tag_key, tag_values)]
+
+    def get_properties(self) -> dict[str, str]:
+        return dict(self._properties)
 
     def complete(self) -> None:
         pass

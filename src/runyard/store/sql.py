@@ -262,6 +262,11 @@ class SqlStore(AbstractStore):
                 .values(cancel_requested_at=time.time())
             )
 
+    def set_display_name(self, run_id: str, display_name: str | None) -> None:
+        with self._write() as conn:
+            conn.execute(t.runs.update().where(t.runs.c.id == run_id)
+                         .values(display_name=display_name))
+
     # -- metrics --------------------------------------------------------------------------
     def _metric_insert(self, rows_per_statement: int) -> _CompiledInsert:
         # Core's executemany with dicts runs at ~130k rows/s on SQLite; a statement
@@ -330,6 +335,13 @@ class SqlStore(AbstractStore):
             rows = conn.execute(sa.select(t.tags.c.key, t.tags.c.value)
                                 .where(t.tags.c.run_id == run_id).order_by(t.tags.c.key))
             return {r.key: r.value for r in rows}
+
+    def remove_tags(self, run_id: str, keys: Iterable[str]) -> None:
+        chosen = list(keys)
+        if chosen:
+            with self._write() as conn:
+                conn.execute(t.tags.delete().where(t.tags.c.run_id == run_id,
+                                                   t.tags.c.key.in_(chosen)))
 
     def add_properties(self, run_id: str, properties: Mapping[str, str]) -> None:
         if not properties:

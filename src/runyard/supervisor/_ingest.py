@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from runyard import _status
 from runyard._validation import artifact_path, checked_name
 from runyard.errors import RunyardError
-from runyard.runtime import _values, _wire
+from runyard.runtime import _run, _values, _wire
 from runyard.store.base import MetricRow
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 WARNINGS_KEPT = 100  # per run; past that, one more says how many were not kept
 _TRANSACTION_ROWS = 50_000
-_KINDS = frozenset({"list", "row", "table", "image"})
+_KINDS = frozenset({"list", "row", "table", "image", _run.V1_TABLE_KIND})
 
 
 def _row_problem(row: MetricRow) -> str | None:
