@@ -283,6 +283,93 @@ def test_sdk_version_is_runyards() -> None:
     assert version == runyard.azureml.core.__version__
 
 
+# -- names this part implements: v1's behaviour ------------------------------------------
+
+def test_v1_distributed_classes_take_the_estimators_node_count(tmp_path: Path) -> None:
+    from runyard.azureml.train.dnn import Gloo, Nccl, ParameterServer, PyTorch, TensorFlow
+    from runyard.azureml.train.estimator import Estimator, Mpi
+
+    (tmp_path / "train.py").write_text("")
+    torch = PyTorch(str(tmp_path), entry_script="train.py", node_count=2,
+                    process_count_per_node=3, distributed_training=Gloo())
+    assert torch._distributed() == {"framework": "pytorch", "backend": "gloo",
+                                    "process_count": 6, "node_count": 2}
+    nccl = PyTorch(str(tmp_path), entry_script="train.py", distributed_training=Nccl())
+    assert nccl._distributed() == {"framework": "pytorch", "backend": "nccl",
+                                   "process_count": 1, "node_count": 1}
+    ps = TensorFlow(str(tmp_path), entry_script="train.py",
+                    distributed_training=ParameterServer(worker_count=2))
+    assert ps._distributed() == {"framework": "tensorflow", "worker_count": 2,
+                                 "parameter_server_count": 1, "chief_count": 0,
+                                 "node_count": 1}
+    mpi = Estimator(str(tmp_path), entry_script="train.py", node_count=2,
+                    distributed_training=Mpi(process_count_per_node=2))
+    assert mpi._distributed() == {"framework": "mpi", "process_count_per_node": 2,
+                                  "node_count": 2}
+
+
+def test_diagnostic_log_writes_runyards_debug_log_while_active(tmp_path: Path) -> None:
+    import logging
+
+    from runyard.azureml.core import diagnostic_log
+
+    log = tmp_path / "debug.log"
+    logger = logging.getLogger("runyard.surface-test")
+    level = logging.getLogger("runyard").level
+    with diagnostic_log(str(log), context_name="cell 3"):
+        logger.debug("inside")
+    logger.debug("outside")
+    text = log.read_text()
+    assert "DEBUG runyard.surface-test [cell 3] inside" in text
+    assert "outside" not in text
+    assert logging.getLogger("runyard").level == level
+
+
+def test_workspace_get_run_finds_a_run_of_any_experiment(workspace: Any) -> None:
+    from runyard.azureml.core import Experiment, Workspace
+
+    ws = Workspace.from_config(workspace.path)
+    run = Experiment(ws, "surface").start_logging()
+    run.complete()
+    assert ws.get_run(run.id).id == run.id
+
+
+def test_v1_exceptions_catch_what_runyard_raises() -> None:
+    from runyard.azureml.exceptions import (
+        ActivityFailedException,
+        AzureMLException,
+        ModelNotFoundException,
+        UserErrorException,
+    )
+    from runyard.errors import ModelNotFoundError, RunFailedError, ValidationError
+
+    assert issubclass(ModelNotFoundError, ModelNotFoundException)
+    assert issubclass(RunFailedError, ActivityFailedException)
+    assert issubclass(ValidationError, UserErrorException)
+    def fail() -> None:
+        try:
+            raise KeyError("inner")
+        except KeyError as inner:
+            raise ValidationError("outer") from inner
+
+    with pytest.raises(AzureMLException) as raised:
+        fail()
+    assert isinstance(raised.value.inner_exception, KeyError)
+
+
+def test_refused_stand_ins_print_and_pickle_their_reason() -> None:
+    import pickle
+
+    from runyard.azureml.train.hyperdrive import HyperDriveConfig
+
+    with pytest.raises(NotSupportedError) as raised:
+        HyperDriveConfig(run_config=None, max_total_runs=4)
+    copy = pickle.loads(pickle.dumps(raised.value))
+    assert str(copy) == str(raised.value)
+    assert "issue 14" in str(copy)
+    assert copy.name == "azureml.train.hyperdrive.HyperDriveConfig"  # type: ignore[attr-defined]
+
+
 if __name__ == "__main__":
     totals: dict[str, int] = {}
     for v1_module in sorted(MODULES):

@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 from runyard.azureml._surface import module_getattr
+from runyard.azureml.train._distributed_training import Gloo, Mpi, Nccl, ParameterServer
 from runyard.azureml.train._v1 import runyard_arguments
 from runyard.distributed import TensorflowConfiguration
 from runyard.errors import ValidationError
@@ -120,4 +121,4 @@ class PyTorch(_Estimator):
 
 __getattr__ = module_getattr(__name__)
 
-__all__ = ["PyTorch", "TensorFlow"]
+__all__ = ["Gloo", "Mpi", "Nccl", "ParameterServer", "PyTorch", "TensorFlow"]

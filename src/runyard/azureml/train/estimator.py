@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from runyard.azureml._surface import module_getattr
+from runyard.azureml.train._distributed_training import Gloo, Mpi, Nccl, ParameterServer
 from runyard.azureml.train._v1 import runyard_arguments
 from runyard.train import Estimator as _Estimator
 
@@ -45,4 +46,4 @@ MMLBaseEstimator = _Estimator  # v1's base class of every estimator
 
 __getattr__ = module_getattr(__name__)
 
-__all__ = ["Estimator", "MMLBaseEstimator"]
+__all__ = ["Estimator", "Gloo", "MMLBaseEstimator", "Mpi", "Nccl", "ParameterServer"]
