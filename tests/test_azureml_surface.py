@@ -275,10 +275,15 @@ def test_an_unknown_name_is_still_an_attribute_error() -> None:
 
 
 def test_sdk_version_is_runyards() -> None:
+    import tomllib
+
     import runyard
     import runyard.azureml.core
+    import runyard.azureml.exceptions
 
     version = runyard.__version__
+    assert version == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert version == runyard.azureml.exceptions.VERSION  # every v1 package's VERSION
     assert version == runyard.azureml.core.VERSION
     assert version == runyard.azureml.core.__version__
 
