@@ -311,6 +311,11 @@ def test_v1_distributed_classes_take_the_estimators_node_count(tmp_path: Path) -
                     distributed_training=Mpi(process_count_per_node=2))
     assert mpi._distributed() == {"framework": "mpi", "process_count_per_node": 2,
                                   "node_count": 2}
+    Gloo().validate("PyTorch")
+    from runyard.azureml.exceptions import TrainingException
+
+    with pytest.raises(TrainingException, match=r"ParameterServer .* PyTorch .* tensorflow"):
+        ParameterServer().validate("PyTorch")
 
 
 def test_diagnostic_log_writes_runyards_debug_log_while_active(tmp_path: Path) -> None:
