@@ -2,6 +2,9 @@
 
 The supervisor (this module's `RaySupervisor`, started by `ray job submit`'s REST twin,
 see `runyard.compute.ray`) owns the run as on the local compute. Differences:
+- Connecting: to the GCS address recorded with its own cluster (never a RAY_ADDRESS that
+  names another cluster), checked within CONNECT_TIMEOUT before `ray.init`, which would
+  wait many minutes for a GCS that does not answer; the run fails naming the address.
 - Queued/Scaling: it asks Ray for a placement group, one bundle per node the plan uses
   (STRICT_SPREAD when there are several), and waits while Ray places it. Meanwhile the run
   shows Scaling with what it waits for; an owned cluster gets worker nodes started.
