@@ -173,3 +173,29 @@ def test_the_client_makes_children_with_v1s_rules(v1_experiment: Experiment) -> 
     with pytest.raises(ValidationError, match="not both"):
         parent.create_children(count=2, tag_key="fold", tag_values=[1])
     assert Run.get_context(allow_offline=True).id.startswith("OfflineRun_")
+
+
+def test_run_details_prints_the_status_and_how_to_follow_and_telemetry_is_off(
+        v1_experiment: Experiment, capsys: pytest.CaptureFixture[str]) -> None:
+    from runyard.azureml._ignored import AzureArgumentIgnoredWarning
+    from runyard.azureml.telemetry import (
+        get_diagnostics_collection_info,
+        set_diagnostics_collection,
+    )
+    from runyard.azureml.widgets import RunDetails
+
+    with pytest.warns(AzureArgumentIgnoredWarning, match="sends no diagnostics"):
+        set_diagnostics_collection(send_diagnostics=True)
+    set_diagnostics_collection(send_diagnostics=False)  # asks for what happens: no warning
+    assert get_diagnostics_collection_info()["send_diagnostics"] is False
+    run = v1_experiment.start_logging(outputs=False)
+    run.log("loss", 0.5)
+    run.log("loss", 0.25)
+    run.child_run("fold")
+    RunDetails(run).show()
+    shown = capsys.readouterr().out
+    assert f"Run {run.id} (v1-runs): Running" in shown
+    assert "child runs: 1 (1 Running)" in shown
+    assert "loss: 2 values, last 0.25" in shown
+    assert f"runyard logs --follow {run.id}" in shown
+    assert "file://" in shown

@@ -130,7 +130,7 @@ class Model:
     def __init__(self, workspace: Workspace, name: str | None = None, id: str | None = None,
                  tags: object = None, properties: object = None, version: int | None = None,
                  run_id: str | None = None, model_framework: str | None = None,
-                 expand: bool = True) -> None:  # noqa: ARG002 - v1's signature
+                 expand: bool = True, **kwargs: Any) -> None:  # noqa: ARG002 - v1's signature
         self.workspace = workspace
         self._record = _find(workspace, name=name, model_id=id, version=version, tags=tags,
                              properties=properties, run_id=run_id, framework=model_framework)

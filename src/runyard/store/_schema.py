@@ -136,6 +136,17 @@ datastores = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
 )
 
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("definition", sa.JSON, nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
 models = sa.Table(
     "models",
     metadata,

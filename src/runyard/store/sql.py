@@ -27,7 +27,7 @@ from runyard.errors import ModelNotFoundError, PropertyImmutableError, RunNotFou
 from runyard.store import _schema as t
 from runyard.store.base import AbstractStore, MetricRow
 
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 METRIC_ROWS_PER_STATEMENT = 100
 METRIC_TRANSACTION_ROWS = 50_000
 _METRIC_KEYS = ("run_id", "name", "kind", "step", "value", "text", "time", "rank")
@@ -494,6 +494,43 @@ class SqlStore(AbstractStore):
 
     def get_model(self, name: str, version: int | None = None) -> dict[str, Any] | None:
         return self._versioned(t.models, name, version)
+
+    # -- datasets -------------------------------------------------------------------------
+    def register_dataset(self, name: str, definition: Mapping[str, Any], *,
+                         description: str | None, tags: Mapping[str, str],
+                         create_new_version: bool) -> int:
+        """Store `definition` as the next version of `name`; without create_new_version,
+        only a new name (an existing one raises FileExistsError) or the same definition."""
+        d = t.datasets.c
+        for attempt in range(10):
+            try:
+                with self._write() as conn:
+                    latest = conn.execute(
+                        sa.select(d.version, d.definition).where(d.name == name)
+                        .order_by(d.version.desc()).limit(1)).first()
+                    if latest is not None and latest.definition == dict(definition):
+                        return int(latest.version)
+                    if latest is not None and not create_new_version:
+                        raise FileExistsError(name)
+                    version = 1 if latest is None else int(latest.version) + 1
+                    conn.execute(t.datasets.insert().values(
+                        name=name, version=version, definition=dict(definition),
+                        description=description, tags=dict(tags), created_at=time.time()))
+                return version
+            except sa.exc.IntegrityError:
+                if attempt == 9:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def get_dataset(self, name: str, version: int | None = None) -> dict[str, Any] | None:
+        return self._versioned(t.datasets, name, version)
+
+    def list_datasets(self) -> list[dict[str, Any]]:
+        d = t.datasets.c
+        with self._read() as conn:
+            rows = conn.execute(sa.select(t.datasets).order_by(d.name, d.version))
+            return [dict(r._mapping) for r in rows]
 
     def list_models(self, name: str | None = None) -> list[dict[str, Any]]:
         m = t.models.c

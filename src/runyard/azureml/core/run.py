@@ -1,5 +1,25 @@
 """`azureml.core.run`: the client's Run and, inside a script, `Run.get_context()`."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from runyard.run import Run
 
-__all__ = ["Run"]
+if TYPE_CHECKING:
+    from runyard.experiment import Experiment
+
+__all__ = ["Run", "get_run"]
+
+
+def get_run(experiment: Experiment, run_id: str, rehydrate: bool = True,
+            clean_up: bool = True) -> Run:
+    """The run `run_id` of `experiment` (RunNotFoundError if there is none)."""
+    run = Run.get(experiment.workspace, run_id)
+    if run.experiment.name != experiment.name:
+        from runyard.errors import RunNotFoundError
+
+        raise RunNotFoundError(f"run {run_id!r} belongs to experiment "
+                               f"{run.experiment.name!r}, not {experiment.name!r}",
+                               run_id=run_id)
+    return run
