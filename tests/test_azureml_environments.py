@@ -176,3 +176,66 @@ def test_a_run_with_conda_packages_builds_them_from_pypi(
     run.wait_for_completion(raise_on_error=True)
     assert str(run.get_metrics()["six"]).startswith("1.16")
     assert [entry["spec"]["pip"] for entry in cache.entries()] == [["six==1.16.*"]]
+
+
+def _wheel(folder: Path) -> Path:
+    """A minimal, valid wheel of the package `tinypkg` (answer = 42)."""
+    import zipfile
+
+    path = folder / "tinypkg-0.1-py3-none-any.whl"
+    files = {"tinypkg/__init__.py": "answer = 42\n",
+             "tinypkg-0.1.dist-info/METADATA": "Metadata-Version: 2.1\nName: tinypkg\n"
+                                               "Version: 0.1\n",
+             "tinypkg-0.1.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\n"
+                                            "Root-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = "".join(f"{name},,\n" for name in files) + "tinypkg-0.1.dist-info/RECORD,,\n"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in {**files, "tinypkg-0.1.dist-info/RECORD": record}.items():
+            archive.writestr(name, text)
+    return path
+
+
+@pytest.mark.slow
+def test_an_environment_saves_loads_builds_and_installs_a_private_wheel(
+        workspace: Workspace, experiment: Experiment, source: Callable[..., Path],
+        tmp_path: Path, cache: EnvironmentCache, capsys: pytest.CaptureFixture[str]) -> None:
+    requirement = Environment.add_private_pip_wheel(workspace, _wheel(tmp_path))
+    assert requirement.startswith("tinypkg @ file://")
+    with pytest.raises(FileExistsError, match="exist_ok=True"):
+        Environment.add_private_pip_wheel(workspace, _wheel(tmp_path))
+    env = Environment("private")
+    env.python.conda_dependencies.add_pip_package(requirement)
+    env.docker.base_dockerfile = "FROM ubuntu:22.04\n"
+    env.environment_variables = {"MODE": "private"}
+    env.save_to_directory(str(tmp_path / "saved"))
+    assert sorted(p.name for p in (tmp_path / "saved").iterdir()) == \
+        ["BaseDockerfile", "azureml_environment.json", "conda_dependencies.yml"]
+    loaded = Environment.load_from_directory(str(tmp_path / "saved"))
+    assert loaded.to_dict() == env.to_dict()
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        env.save_to_directory(str(tmp_path / "saved"))
+    with pytest.warns(DockerIgnoredWarning):
+        built = loaded.build_local(workspace)
+    assert built.status == "Succeeded"
+    assert "tinypkg" in capsys.readouterr().out
+    assert [entry["hash"] for entry in cache.entries()] == [Path(built.path).name]
+    folder = source("""
+        import os, tinypkg
+        from azureml.core import Run
+        Run.get_context().log("answer", tinypkg.answer)
+        Run.get_context().log("mode", os.environ["MODE"])
+    """)
+    with pytest.warns(DockerIgnoredWarning):
+        run = experiment.submit(ScriptRunConfig(str(folder), "train.py", environment=loaded))
+    run.wait_for_completion(raise_on_error=True)
+    assert run.get_metrics() == {"answer": 42, "mode": "private"}
+    assert "found in the cache" in run.read_log("logs/environment.txt").decode()
+
+
+def test_v1s_smaller_conda_dependencies_helpers() -> None:
+    assert CondaDependencies.merge_requirements(["numpy>=1.2", "six", "numpy<2"]) == \
+        ["numpy>=1.2,<2", "six"]
+    assert CondaDependencies().get_default_number_of_packages() == (0, 0)
+    assert CondaDependencies.sdk_origin_url() == "https://pypi.python.org/simple"
+    with pytest.raises(ValidationError, match="CNTK"):
+        CondaDependencies().add_cntk_package()

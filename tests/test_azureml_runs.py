@@ -199,3 +199,28 @@ def test_run_details_prints_the_status_and_how_to_follow_and_telemetry_is_off(
     assert "loss: 2 values, last 0.25" in shown
     assert f"runyard logs --follow {run.id}" in shown
     assert "file://" in shown
+
+
+def test_a_run_submits_a_child_script_and_uploads_several_files(
+        v1_experiment: Experiment, source: Callable[..., Path], tmp_path: Path) -> None:
+    parent = v1_experiment.start_logging(outputs=False)
+    (tmp_path / "a.txt").write_text("a")
+    (tmp_path / "b.txt").write_text("b")
+    parent.upload_files(["notes/a.txt", "notes/b.txt"],
+                        [str(tmp_path / "a.txt"), str(tmp_path / "b.txt")])
+    assert parent.get_file_names() == ["notes/a.txt", "notes/b.txt"]
+    with pytest.raises(ValidationError, match="2 names and 1 paths"):
+        parent.upload_files(["x", "y"], [str(tmp_path / "a.txt")])
+    with pytest.warns(UserWarning, match="ignores datastore_name='workspaceblobstore'"):
+        parent.upload_file("c.txt", str(tmp_path / "a.txt"),
+                           datastore_name="workspaceblobstore")
+    child = parent.submit_child(ScriptRunConfig(str(source("print('child')")), "train.py"),
+                                tags={"trial": "1"})
+    child.wait_for_completion(raise_on_error=True)
+    assert child.parent == parent
+    assert [c.id for c in parent.get_children(type="azureml.scriptrun")] == [child.id]
+    assert child.get_detailed_status()["status"] == "Completed"
+    assert parent.portal_url == parent.get_portal_url()
+    assert v1_experiment.get_portal_url().startswith("file://")
+    parent.flush()
+    parent.complete()

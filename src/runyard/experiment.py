@@ -64,7 +64,7 @@ class Experiment:
                 if experiment_name is None or row["name"] == experiment_name]
 
     def submit(self, config: Any, tags: Mapping[str, Any] | None = None,
-               **kwargs: Any) -> Run:
+               *, _parent_id: str | None = None, **kwargs: Any) -> Run:
         """Submit a ScriptRunConfig (or estimator); returns the Run at once."""
         from runyard.artifacts import snapshot
         from runyard.compute import get_compute_target
@@ -87,7 +87,7 @@ class Experiment:
                                    "new_bytes": taken.new_bytes}}
         self.workspace.store.create_run(run_id, self.name, compute_target=compute.name,
                                         config=config_row, snapshot_id=taken.id,
-                                        tags=clean_tags)
+                                        tags=clean_tags, parent_id=_parent_id)
         try:
             compute.launch(run_id)
         except Exception as e:
@@ -147,6 +147,20 @@ class Experiment:
                                         display_name=display_name or name, tags=clean_tags,
                                         status=_status.RUNNING)
         return Run(self, chosen)
+
+    @property
+    def workspace_object(self) -> Workspace:
+        """v1's older name for `workspace`."""
+        return self.workspace
+
+    def get_portal_url(self) -> str:
+        """Where to look at the experiment: the workspace folder (file://) until the web
+        UI serves it."""
+        return self.workspace.path.as_uri()
+
+    @property
+    def portal_url(self) -> str:
+        return self.get_portal_url()
 
     def get_runs(self, type: str | None = None, tags: Mapping[str, str | None] | None = None,
                  properties: Mapping[str, str] | None = None,

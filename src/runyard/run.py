@@ -106,6 +106,11 @@ class Run:
 
         return get_context(allow_offline=allow_offline)
 
+    @classmethod
+    def get_submitted_run(cls, **kwargs: Any) -> RuntimeRun | OfflineRun:
+        """v1's deprecated `get_context(allow_offline=False)`."""
+        return cls.get_context(allow_offline=False)
+
     # -- finding runs -------------------------------------------------------------------
     @classmethod
     def get(cls, workspace: Workspace, run_id: str) -> Run:
@@ -197,7 +202,6 @@ class Run:
         return RUN_TYPES.get(str((self._cached["config"] or {}).get("kind")))
 
     @property
-    @property
     def parent(self) -> Run | None:
         parent_id = self._cached["parent_id"]
         return Run(self.experiment, parent_id) if parent_id else None
@@ -262,6 +266,16 @@ class Run:
         details["logFiles"] = {name: self.read_log(name).decode("utf-8", errors="replace")
                                for name in details["logFiles"]}
         return details
+
+    def get_detailed_status(self) -> dict[str, Any]:
+        """{"status": ..., "details": what the last stage said, or None} (v1)."""
+        status = self.get_status()
+        events = self.workspace.store.status_events(self.id)
+        return {"status": status, "details": events[-1]["detail"] if events else None}
+
+    @property
+    def portal_url(self) -> str:
+        return self.get_portal_url()
 
     def get_portal_url(self) -> str:
         """Where to look at the run: its folder on this machine (file://) until the web
@@ -428,7 +442,9 @@ class Run:
     def _key(self, name: str) -> str:
         return f"runs/{self.id}/{name}"
 
-    def upload_file(self, name: str, path_or_stream: str | os.PathLike[str] | BinaryIO) -> None:
+    def upload_file(self, name: str, path_or_stream: str | os.PathLike[str] | BinaryIO,
+                    datastore_name: str | None = None) -> None:
+        _datastore_ignored(datastore_name)
         name = _validation.artifact_path(name, what="file name")
         artifacts = self.workspace.artifacts
         if isinstance(path_or_stream, str | os.PathLike):
@@ -437,7 +453,25 @@ class Run:
             size = artifacts.put_stream(path_or_stream, self._key(name))
         self.workspace.store.add_files(self.id, [(name, size)])
 
-    def upload_folder(self, name: str, path: str | os.PathLike[str]) -> None:
+    def upload_files(self, names: builtins.list[str],
+                     paths: builtins.list[str | os.PathLike[str]], return_artifacts: bool = False,
+                     timeout_seconds: int | None = None,
+                     datastore_name: str | None = None) -> None:
+        """Upload `paths[i]` as the run file `names[i]` (v1); all names are checked first."""
+        _datastore_ignored(datastore_name)
+        if len(names) != len(paths):
+            raise ValidationError(f"upload_files got {len(names)} names and {len(paths)} "
+                                  f"paths; give one name per path")
+        clean = [_validation.artifact_path(n, what="file name") for n in names]
+        missing = [str(p) for p in paths if not Path(p).is_file()]
+        if missing:
+            raise FileNotFoundError(f"upload_files: no file at {', '.join(missing[:5])}")
+        for name, path in zip(clean, paths, strict=True):
+            self.upload_file(name, path)
+
+    def upload_folder(self, name: str, path: str | os.PathLike[str],
+                      datastore_name: str | None = None) -> None:
+        _datastore_ignored(datastore_name)
         name = _validation.artifact_path(name, what="folder name")
         base = Path(path)
         if not base.is_dir():
@@ -646,6 +680,14 @@ class Run:
             self.workspace.store.set_status(self.id, _status.FAILED, error=text,
                                             only_if=list(_status.ACTIVE))
 
+    def submit_child(self, config: Any, tags: Mapping[str, Any] | None = None,
+                     **kwargs: Any) -> Run:
+        """Submit `config` (a ScriptRunConfig or estimator) as a child run of this one."""
+        return self.experiment.submit(config, tags=tags, _parent_id=self.id, **kwargs)
+
+    def flush(self, timeout_seconds: int = 300) -> None:
+        """Nothing to wait for: the client writes to the run history at once."""
+
     def child_run(self, name: str | None = None, run_id: str | None = None,
                   outputs: str | os.PathLike[str] | None = None) -> Run:
         """A child run, Running, that this process logs to and completes; `outputs` is a
@@ -735,6 +777,15 @@ class Run:
             raise RunFailedError(message, run_id=self.id, status=row["status"],
                                  error=row["error"], log_tail=tail)
         return details
+
+
+def _datastore_ignored(datastore_name: str | None) -> None:
+    if datastore_name is not None:
+        import warnings
+
+        warnings.warn(f"runyard ignores datastore_name={datastore_name!r}: a run's files "
+                      f"live in the workspace's artifact store (see docs/migration.md)",
+                      UserWarning, stacklevel=3)
 
 
 def _matches(run: Run, row: dict[str, Any], tags: Mapping[str, str | None] | None,

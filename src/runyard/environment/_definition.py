@@ -32,6 +32,8 @@ SPEC_FORMAT = 1
 _PYTHON_VERSION = re.compile(r"\d+(\.\d+){0,2}")
 _PIP_OPTIONS = ("--index-url", "--extra-index-url", "--find-links")
 CONDA_TOOLS = ("micromamba", "mamba", "conda")
+DEFINITION_FILE, CONDA_FILE, DOCKERFILE = ("azureml_environment.json", "conda_dependencies.yml",
+                                           "BaseDockerfile")
 
 
 def _requirement(text: str) -> str:
@@ -118,6 +120,38 @@ class CondaDependencies:
                     self.add_pip_package(line)
         except ValidationError as e:
             raise ValidationError(f"{source}: {e}", path=source) from e
+
+    DEFAULT_NUMBER_OF_CONDA_PACKAGES = 0
+    DEFAULT_NUMBER_OF_PIP_PACKAGES = 0
+
+    @staticmethod
+    def sdk_origin_url() -> str:
+        """The package index: PyPI (runyard adds no azureml-* packages)."""
+        return "https://pypi.python.org/simple"
+
+    @staticmethod
+    def merge_requirements(requirements: list[str]) -> list[str]:
+        """One requirement per package, the specifiers of repeats joined (v1)."""
+        from packaging.requirements import Requirement
+
+        merged: dict[str, list[str]] = {}
+        for text in requirements:
+            requirement = Requirement(_requirement(text))
+            spec = str(requirement.specifier)
+            merged.setdefault(requirement.name, [])
+            if spec:
+                merged[requirement.name].append(spec)
+        return [name + ",".join(specs) for name, specs in merged.items()]
+
+    def get_default_number_of_packages(self) -> tuple[int, int]:
+        """(conda, pip) packages a new CondaDependencies has: none here."""
+        return self.DEFAULT_NUMBER_OF_CONDA_PACKAGES, self.DEFAULT_NUMBER_OF_PIP_PACKAGES
+
+    def add_cntk_package(self, core_type: str = "cpu") -> None:  # noqa: ARG002 - v1's
+        """CNTK has no wheels for Python 3.10 or newer, which runyard's runtime needs."""
+        raise ValidationError("CNTK (add_cntk_package) has no wheels for Python 3.10 or "
+                              "newer, which runyard's runtime needs; use PyTorch or "
+                              "TensorFlow")
 
     @classmethod
     def create(cls, pip_indexes: list[str] | None = None,
@@ -443,6 +477,89 @@ class Environment:
             for option in extra.pip_options:
                 env.python.conda_dependencies.set_pip_option(option)
         return env
+
+    def build(self, workspace: Workspace,  # noqa: ARG002 - v1's signature
+              image_build_compute: str | None = None) -> Any:  # noqa: ARG002
+        """Build the environment now into this machine's cache (v1 built a Docker image
+        in the cloud); returns an object with `status`, `get_log()` and
+        `wait_for_completion(show_output=True)`."""
+        from runyard.environment._build import build_now
+
+        return build_now(self)
+
+    def build_local(self, workspace: Workspace,  # noqa: ARG002 - v1's signature
+                    platform: str | None = None, **kwargs: Any) -> Any:  # noqa: ARG002
+        """Build the environment now into this machine's cache, showing the build."""
+        from runyard.environment._build import build_now
+
+        return build_now(self, show_output=True)
+
+    def save_to_directory(self, path: str | os.PathLike[str], overwrite: bool = False) -> None:
+        """Write the definition as v1 does: `azureml_environment.json`, the conda file
+        `conda_dependencies.yml` and, if there is one, `BaseDockerfile`."""
+        folder = Path(path)
+        names = [DEFINITION_FILE, CONDA_FILE, DOCKERFILE]
+        if not overwrite and any((folder / n).exists() for n in names):
+            from runyard.errors import FileExistsNoOverwriteError
+
+            raise FileExistsNoOverwriteError(f"{folder} already holds an environment; pass "
+                                             f"overwrite=True to replace it", path=str(folder))
+        folder.mkdir(parents=True, exist_ok=True)
+        import io
+
+        from runyard.artifacts.local import copy_atomically
+
+        definition = self.to_dict()
+        del definition["python"]["conda_dependencies"]
+        dockerfile = definition["docker"].pop("base_dockerfile", None)
+        copy_atomically(io.BytesIO(json.dumps(definition, indent=4).encode()),
+                        folder / DEFINITION_FILE)
+        self.python.conda_dependencies.save(folder / CONDA_FILE)
+        if dockerfile:
+            copy_atomically(io.BytesIO(dockerfile.encode()), folder / DOCKERFILE)
+        else:
+            (folder / DOCKERFILE).unlink(missing_ok=True)
+
+    @staticmethod
+    def load_from_directory(path: str | os.PathLike[str]) -> Environment:
+        """Read what `save_to_directory` wrote."""
+        folder = Path(path)
+        if not (folder / DEFINITION_FILE).is_file():
+            raise FileNotFoundError(f"{folder / DEFINITION_FILE} not found")
+        data = json.loads((folder / DEFINITION_FILE).read_text(encoding="utf-8"))
+        env = Environment.from_dict(data)
+        if (folder / CONDA_FILE).is_file():
+            env.python.conda_dependencies = CondaDependencies(folder / CONDA_FILE)
+        if (folder / DOCKERFILE).is_file():
+            env.docker.base_dockerfile = (folder / DOCKERFILE).read_text(encoding="utf-8")
+        return env
+
+    @staticmethod
+    def add_private_pip_wheel(workspace: Workspace, file_path: str | os.PathLike[str],
+                              exist_ok: bool = False) -> str:
+        """Keep a wheel in the workspace (its default datastore, `private_wheels/`) and
+        return the requirement that installs it (`name @ file:///...`), for
+        `add_pip_package`."""
+        wheel = Path(file_path)
+        if not wheel.is_file() or wheel.suffix != ".whl":
+            raise ValidationError(f"add_private_pip_wheel needs a .whl file, got {file_path}",
+                                  path=str(file_path))
+        store = workspace.get_default_datastore()
+        root = store.backend.local_root
+        if root is None:
+            raise ValidationError("the default datastore is not on this machine; give the "
+                                  "wheel's path or URL to add_pip_package directly")
+        target = root / "private_wheels" / wheel.name
+        if target.exists() and not exist_ok:
+            from runyard.errors import FileExistsNoOverwriteError
+
+            raise FileExistsNoOverwriteError(f"wheel {wheel.name} is in the workspace "
+                                             f"already; pass exist_ok=True to reuse it",
+                                             path=str(target))
+        if not target.exists():
+            store.upload_files([str(wheel)], target_path="private_wheels", overwrite=True,
+                               show_progress=False)
+        return f"{wheel.name.split('-')[0]} @ {target.as_uri()}"
 
     def clone(self, new_name: str) -> Environment:
         """A copy under another name (not registered)."""
