@@ -12,7 +12,7 @@ from typing import Any
 from runyard.azureml._ignored import warn_ignored
 from runyard.distributed import MpiConfiguration, TensorflowConfiguration
 from runyard.distributed import PyTorchConfiguration as _PyTorchConfiguration
-from runyard.environment import CondaDependencies, Environment
+from runyard.environment import CondaDependencies, DockerConfiguration, Environment
 from runyard.errors import ValidationError
 
 _COMMUNICATORS = ("None", "ParameterServer", "Mpi", "IntelMpi", "Nccl", "Gloo")
@@ -93,5 +93,5 @@ class RunConfiguration:
                               f"{', '.join(_COMMUNICATORS)}")
 
 
-__all__ = ["MpiConfiguration", "PyTorchConfiguration", "RunConfiguration",
+__all__ = ["DockerConfiguration", "MpiConfiguration", "PyTorchConfiguration", "RunConfiguration",
            "TensorflowConfiguration"]
