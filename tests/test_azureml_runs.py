@@ -159,6 +159,8 @@ def test_a_script_makes_children_and_logs_v1s_json_metrics_and_the_client_reads_
         [run.id]
     assert len(list(Run.list(v1_experiment, include_children=True))) == 6
     assert list(Run.list(v1_experiment, type="hyperdrive")) == []
+    assert list(v1_experiment.get_runs(type="hyperdrive")) == []
+    assert [r.id for r in v1_experiment.get_runs(type="azureml.scriptrun")] == [run.id]
 
 
 def test_the_client_makes_children_with_v1s_rules(v1_experiment: Experiment) -> None:

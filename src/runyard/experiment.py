@@ -168,5 +168,5 @@ class Experiment:
         """This experiment's runs, newest first."""
         from runyard.run import Run
 
-        return Run.list(self, tags=tags, properties=properties,
+        return Run.list(self, type=type, tags=tags, properties=properties,
                         include_children=include_children)
