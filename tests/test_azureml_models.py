@@ -64,6 +64,12 @@ def test_a_model_registers_with_v1s_arguments_and_lists_and_round_trips(
     path = Model.get_model_path("churn", version=1, _workspace=workspace)
     assert Path(path).read_bytes() == b"weights"
     assert second.id == "churn:2"
+    second.update_tags_properties(add_tags={"a": "1", "b": "2"}, remove_tags=["a"],
+                                  add_properties={"p": "q"})
+    assert (second.tags, second.properties) == ({"b": "2"}, {"p": "q"})
+    second.update(tags={"only": "this"}, description="retrained")
+    again = Model(workspace, "churn", version=2)
+    assert (again.tags, again.description) == ({"only": "this"}, "retrained")
 
 
 def test_a_file_dataset_lists_downloads_mounts_and_registers_versions(

@@ -331,6 +331,34 @@ class Model:
         self._record["properties"] = self.workspace.store.update_model_properties(
             self.name, self.version, clean)
 
+    def update_tags_properties(self, add_tags: Mapping[str, Any] | None = None,
+                               remove_tags: Iterable[str] | None = None,
+                               add_properties: Mapping[str, Any] | None = None) -> None:
+        """Add and remove tags and add properties, in v1's one call."""
+        if add_tags:
+            self.add_tags(add_tags)
+        if remove_tags:
+            self.remove_tags(list(remove_tags))
+        if add_properties:
+            self.add_properties(add_properties)
+
+    def update(self, tags: Mapping[str, Any] | None = None, description: str | None = None,
+               sample_input_dataset: Any = None, sample_output_dataset: Any = None,
+               resource_configuration: Any = None) -> None:
+        """Replace the tags (all of them) and the description when given (v1)."""
+        _warn_ignored(sample_input_dataset=sample_input_dataset,
+                      sample_output_dataset=sample_output_dataset,
+                      resource_configuration=resource_configuration)
+        if tags is not None:
+            clean = _register.string_map(tags, "tags")
+            gone = {key: None for key in self.tags if key not in clean}
+            self._record["tags"] = self.workspace.store.update_model_tags(
+                self.name, self.version, {**gone, **clean})
+        if description is not None:
+            self.workspace.store.set_model_description(self.name, self.version,
+                                                       str(description))
+            self._record["description"] = str(description)
+
     # -- as data --------------------------------------------------------------------------
     def serialize(self) -> dict[str, Any]:
         """The model as JSON-ready data (v1's keys, plus its files)."""

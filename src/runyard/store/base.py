@@ -129,6 +129,9 @@ class AbstractStore(abc.ABC):
         """Merge `tags` into a model version's tags in one transaction (a None value
         removes the key); return the tags now stored."""
     @abc.abstractmethod
+    def set_model_description(self, name: str, version: int,
+                              description: str | None) -> None: ...
+    @abc.abstractmethod
     def update_model_properties(self, name: str, version: int,
                                 properties: Mapping[str, str]) -> dict[str, str]:
         """Add properties to a model version; a key already set to another value raises

@@ -564,6 +564,13 @@ class SqlStore(AbstractStore):
                          .values(tags=merged))
         return merged
 
+    def set_model_description(self, name: str, version: int, description: str | None) -> None:
+        m = t.models.c
+        with self._write() as conn:
+            self._model_for_update(conn, name, version)
+            conn.execute(t.models.update().where(m.name == name, m.version == version)
+                         .values(description=description))
+
     def update_model_properties(self, name: str, version: int,
                                 properties: Mapping[str, str]) -> dict[str, str]:
         m = t.models.c
