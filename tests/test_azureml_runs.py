@@ -95,6 +95,7 @@ IN_RUN = """
     os.makedirs("outputs", exist_ok=True)
     open("outputs/a.txt", "w").write("a")
     open("outputs/b.txt", "w").write("b")
+    run.upload_files(["extra/a.txt", "extra/b.txt"], ["outputs/a.txt", "outputs/b.txt"])
     print("done", file=sys.stderr)
 """
 
@@ -114,6 +115,7 @@ def test_a_script_makes_children_and_logs_v1s_json_metrics_and_the_client_reads_
     run = v1_experiment.submit(config, tags={"kind": "sweep-like"})
     run.wait_for_completion(raise_on_error=True)
     assert run.get_metrics()["accuracy"] == ACCURACY
+    assert {"extra/a.txt", "extra/b.txt"} <= set(run.get_file_names())
 
     children = list(run.get_children())
     assert len(children) == 5

@@ -407,6 +407,22 @@ class RuntimeRun:
                 shutil.copyfileobj(path_or_stream, out)
         self._append((_wire.FILE, target, staged))
 
+    def upload_files(self, names: list[str], paths: list[str | os.PathLike[str]],
+                     return_artifacts: bool = False, timeout_seconds: int | None = None,
+                     datastore_name: str | None = None) -> None:
+        """Upload `paths[i]` as the run file `names[i]`; every name and path is checked
+        before any is sent."""
+        if len(names) != len(paths):
+            raise RunyardError(f"upload_files got {len(names)} names and {len(paths)} "
+                               f"paths; give one name per path")
+        for name in names:
+            artifact_path(name, what="file name")
+        missing = [str(p) for p in paths if not os.path.isfile(p)]
+        if missing:
+            raise FileNotFoundError(f"upload_files: no file at {', '.join(missing[:5])}")
+        for name, path in zip(names, paths, strict=True):
+            self.upload_file(name, path)
+
     def upload_folder(self, name: str, path: str | os.PathLike[str]) -> None:
         """Upload every file below `path` under `name/`, following the links that stay
         inside it (the rule of outputs and snapshots, docs/files.md)."""
@@ -563,6 +579,10 @@ class OfflineRun:
     def upload_file(self, name: str, path_or_stream: Any) -> None:
         artifact_path(name, what="file name")
         print(f"Attempted to upload {name} (offline run: nothing is stored)", flush=True)
+
+    def upload_files(self, names: list[str], paths: list[Any], **kwargs: Any) -> None:
+        for name in names:
+            self.upload_file(name, None)
 
     def upload_folder(self, name: str, path: str | os.PathLike[str]) -> None:
         artifact_path(name, what="folder name")
