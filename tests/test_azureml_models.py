@@ -151,3 +151,86 @@ def test_a_tabular_dataset_reads_as_one_table_where_pandas_is_installed(
     assert list(frame.columns) == ["Path", "x", "y"]
     assert frame["x"].tolist() == [1, 3, 5]
     assert tables.take(1).to_pandas_dataframe()["y"].tolist() == [2]
+
+
+def test_a_registered_datasets_tags_description_and_versions_change_as_in_v1(
+        mnist: Workspace) -> None:
+    store = mnist.get_default_datastore()
+    files = Dataset.File.from_files(path=(store, "mnist"))
+    registered = files.register(mnist, "digits", tags={"a": "1"})
+    registered.add_tags({"b": "2"})
+    registered.remove_tags(["a"])
+    registered.update(description="all of mnist")
+    again = Dataset.get_by_id(mnist, "digits:1")
+    assert (again.tags, again.description) == ({"b": "2"}, "all of mnist")
+    assert FileDataset.get_by_name(mnist, "digits").id == "digits:1"
+    assert [f for f in files.skip(2).to_path()] == ["/train/images.gz", "/train/labels.gz"]
+    assert files.take(1).to_path() == ["/README.md"]
+    first, rest = files.random_split(0.5, seed=7)
+    assert sorted(first.to_path() + rest.to_path()) == files.to_path()
+    assert files.take_sample(1.0, seed=1).to_path() == files.to_path()
+    registered.unregister_all_versions()
+    assert Dataset.get_all(mnist) == {}
+    with pytest.raises(ValidationError, match="needs a registered dataset"):
+        files.add_tags({"x": "y"})
+    with pytest.raises(ValidationError, match="is not 'name:version'"):
+        Dataset.get_by_id(mnist, "digits")
+
+
+TABLES = """
+import json, sys
+from runyard import Workspace
+from runyard.azureml.core import Dataset
+from runyard.azureml.data import DataType
+
+ws = Workspace.from_config(sys.argv[1])
+store = ws.get_default_datastore()
+table = Dataset.Tabular.from_delimited_files(path=(store, "tables/*.csv"), include_path=True,
+                                             set_column_types={"y": DataType.to_float()})
+frame = table.to_pandas_dataframe()
+out = {"columns": list(frame.columns), "x": frame["x"].tolist(), "y": frame["y"].tolist(),
+       "take": table.take(1).to_pandas_dataframe()["x"].tolist(),
+       "skip": table.skip(1).to_pandas_dataframe()["x"].tolist(),
+       "keep": list(table.keep_columns(["x"]).to_pandas_dataframe().columns),
+       "drop": list(table.drop_columns("Path").to_pandas_dataframe().columns)}
+a, b = table.random_split(0.5, seed=3)
+out["split"] = sorted(a.to_pandas_dataframe()["x"].tolist() + b.to_pandas_dataframe()["x"].tolist())
+csv = table.drop_columns("Path").to_csv_files()
+out["csv"] = csv.to_path()
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+def test_a_tabular_dataset_reads_as_one_table_with_pandas(
+        mnist: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pandas is not one of runyard's dependencies: build an environment that has it and
+    read the table there, with runyard from this checkout."""
+    import json
+    import subprocess
+    import sys
+
+    from runyard.environment import CondaDependencies, Environment, EnvironmentCache
+
+    monkeypatch.setenv("RUNYARD_ENV_CACHE", str(tmp_path / "env-cache"))
+    env = Environment("pandas")
+    env.python.conda_dependencies = CondaDependencies.create(pip_packages=["pandas"])
+    with open(tmp_path / "build.txt", "w") as log:
+        prepared = EnvironmentCache().prepare(env.build_spec(), log)
+    try:
+        site = next(p for p in sys.path if p.endswith("site-packages"))
+        src = str(Path(__file__).resolve().parents[1] / "src")
+        out = subprocess.run([str(prepared.interpreter), "-c", TABLES, str(mnist.path)],
+                             env={"PYTHONPATH": f"{src}:{site}", "PATH": "/usr/bin:/bin"},
+                             capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        prepared.release()
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout.splitlines()[-1])
+    assert got["columns"] == ["Path", "x", "y"]
+    assert (got["x"], got["y"]) == ([1, 3, 5], [2.0, 4.0, 6.0])
+    assert (got["take"], got["skip"]) == ([1], [3, 5])
+    assert (got["keep"], got["drop"]) == (["x"], ["x", "y"])
+    assert got["split"] == [1, 3, 5]
+    assert len(got["csv"]) == 1
+    assert got["csv"][0].endswith("part-0.csv")

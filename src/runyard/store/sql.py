@@ -526,6 +526,23 @@ class SqlStore(AbstractStore):
     def get_dataset(self, name: str, version: int | None = None) -> dict[str, Any] | None:
         return self._versioned(t.datasets, name, version)
 
+    def update_dataset(self, name: str, version: int, *, description: str | None,
+                       tags: Mapping[str, str] | None) -> None:
+        d = t.datasets.c
+        values: dict[str, Any] = {}
+        if description is not None:
+            values["description"] = description
+        if tags is not None:
+            values["tags"] = dict(tags)
+        if values:
+            with self._write() as conn:
+                conn.execute(t.datasets.update().where(d.name == name, d.version == version)
+                             .values(**values))
+
+    def delete_dataset(self, name: str) -> None:
+        with self._write() as conn:
+            conn.execute(t.datasets.delete().where(t.datasets.c.name == name))
+
     def list_datasets(self) -> list[dict[str, Any]]:
         d = t.datasets.c
         with self._read() as conn:

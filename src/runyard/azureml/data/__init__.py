@@ -1,12 +1,16 @@
 """`azureml.data`: datasets and data references (datastores are in `runyard.azureml.core`)."""
 
+from runyard import __version__
 from runyard.azureml.data.data_reference import DataReference
 from runyard.data.dataset import (
     AbstractDataset,
     DatasetConsumptionConfig,
+    DataType,
     FileDataset,
     TabularDataset,
 )
 
-__all__ = ["AbstractDataset", "DataReference", "DatasetConsumptionConfig", "FileDataset",
-           "TabularDataset"]
+VERSION = __version__
+
+__all__ = ["VERSION", "AbstractDataset", "DataReference", "DataType",
+           "DatasetConsumptionConfig", "FileDataset", "TabularDataset", "__version__"]

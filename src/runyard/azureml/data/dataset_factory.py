@@ -1,5 +1,5 @@
 """`azureml.data.dataset_factory`: runyard's datasets (runyard.data.dataset)."""
 
-from runyard.data.dataset import FileDatasetFactory, TabularDatasetFactory
+from runyard.data.dataset import DataType, FileDatasetFactory, TabularDatasetFactory
 
-__all__ = ["FileDatasetFactory", "TabularDatasetFactory"]
+__all__ = ["DataType", "FileDatasetFactory", "TabularDatasetFactory"]
