@@ -192,6 +192,9 @@ def test_run_details_prints_the_status_and_how_to_follow_and_telemetry_is_off(
         set_diagnostics_collection(send_diagnostics=True)
     set_diagnostics_collection(send_diagnostics=False)  # asks for what happens: no warning
     assert get_diagnostics_collection_info()["send_diagnostics"] is False
+    from runyard.azureml.telemetry import get_telemetry_log_handler
+
+    assert isinstance(get_telemetry_log_handler(), __import__("logging").NullHandler)
     run = v1_experiment.start_logging(outputs=False)
     run.log("loss", 0.5)
     run.log("loss", 0.25)
