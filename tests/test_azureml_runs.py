@@ -4,6 +4,7 @@ real runs."""
 
 from __future__ import annotations
 
+import logging
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -194,7 +195,7 @@ def test_run_details_prints_the_status_and_how_to_follow_and_telemetry_is_off(
     assert get_diagnostics_collection_info()["send_diagnostics"] is False
     from runyard.azureml.telemetry import get_telemetry_log_handler
 
-    assert isinstance(get_telemetry_log_handler(), __import__("logging").NullHandler)
+    assert isinstance(get_telemetry_log_handler(), logging.NullHandler)
     run = v1_experiment.start_logging(outputs=False)
     run.log("loss", 0.5)
     run.log("loss", 0.25)
