@@ -14,13 +14,25 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-# OpenMPI's mpirun for MPI runs (Debian/Ubuntu; as root, as on CI). Elsewhere: say how.
+# What MPI and Slurm runs need (Debian/Ubuntu; as root, as on CI): OpenMPI's mpirun; Slurm
+# (slurmctld, slurmd, srun, sbatch) with munge, for the Slurm compute and its test cluster
+# (tests/slurm.py); libpmix-dev, whose libpmix.so Slurm's mpi/pmix plugin loads for
+# `srun --mpi=pmix`. Installs only what is missing; elsewhere says what to install.
 system-deps:
-	@if command -v mpirun >/dev/null 2>&1; then :; \
+	@PATH="$$PATH:/usr/sbin:/sbin"; missing=""; \
+	command -v mpirun >/dev/null 2>&1 || missing="$$missing openmpi-bin"; \
+	for program in slurmctld slurmd srun sbatch; do \
+		command -v $$program >/dev/null 2>&1 || { missing="$$missing slurm-wlm"; break; }; done; \
+	command -v munged >/dev/null 2>&1 || missing="$$missing munge"; \
+	if command -v dpkg-query >/dev/null 2>&1 && ! dpkg-query -W -f='$${Status}' libpmix-dev \
+		2>/dev/null | grep -q 'ok installed'; then missing="$$missing libpmix-dev"; fi; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "installing OpenMPI (openmpi-bin) for MPI runs"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openmpi-bin >/dev/null; \
-	else echo "note: no mpirun; MPI runs and their tests need OpenMPI (apt-get install openmpi-bin)"; fi
+		echo "installing$$missing (MPI and Slurm runs)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing >/dev/null; \
+	else echo "note: missing$$missing; MPI and Slurm runs and their tests need them" \
+		"(apt-get install$$missing)"; fi
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench examples
