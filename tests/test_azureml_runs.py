@@ -141,7 +141,7 @@ def test_a_script_makes_children_and_logs_v1s_json_metrics_and_the_client_reads_
     assert str(tmp_path / "logs" / "logs" / "driver_0.txt") in written
     assert "done" in (tmp_path / "logs" / "logs" / "driver_0.txt").read_text()
     assert run.get_portal_url().startswith("file://")
-    assert run.get_environment().python.user_managed_dependencies is True
+    assert run.get_environment().user_managed  # no packages: runyard's interpreter
     run.display_name = "first try"
     run.description = "a v1 notebook's run"
     assert (run.display_name, run.name, run.description) == \

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from runyard.azureml._surface import module_getattr
 from runyard.run import Run
 
 if TYPE_CHECKING:
@@ -23,3 +24,5 @@ def get_run(experiment: Experiment, run_id: str, rehydrate: bool = True,
                                f"{run.experiment.name!r}, not {experiment.name!r}",
                                run_id=run_id)
     return run
+
+__getattr__ = module_getattr(__name__)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runyard.azureml._ignored import AzureArgumentIgnoredWarning
+from runyard.azureml._surface import module_getattr
 from runyard.azureml.exceptions import UserErrorException
 
 __all__ = ["AML_INTERNAL_LOGGER_NAMESPACE", "DIAGNOSTICS_VERBOSITY_KEY", "INSTRUMENTATION_KEY",
@@ -77,3 +78,5 @@ def add_diagnostics_properties(properties: Mapping[str, Any]) -> None:
 
 def set_diagnostics_properties(properties: Mapping[str, Any]) -> None:
     """Accepted; nothing is collected."""
+
+__getattr__ = module_getattr(__name__)

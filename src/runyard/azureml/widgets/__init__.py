@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from runyard.azureml._surface import module_getattr
 from runyard.errors import NotSupportedError
 
 __all__ = ["ParallelRunStepDetails", "RunDetails"]
@@ -60,3 +61,5 @@ class ParallelRunStepDetails:
 
     def show(self) -> None:
         """Never reached: making one raises."""
+
+__getattr__ = module_getattr(__name__)
