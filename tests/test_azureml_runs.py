@@ -80,6 +80,7 @@ IN_RUN = """
     run = Run.get_context()
     assert run.id == os.environ["RUNYARD_RUN_ID"] and run.parent is None
     print("experiment", run.experiment.name, "inputs", sorted(run.input_datasets))
+    print("workspace", run.experiment.workspace.name)
     folds = run.create_children(count=2)
     for number, fold in enumerate(folds):
         fold.log("loss", 1.0 / (number + 1))
@@ -137,6 +138,7 @@ def test_a_script_makes_children_and_logs_v1s_json_metrics_and_the_client_reads_
     details = run.get_details_with_logs()
     assert "experiment v1-runs inputs ['workspaceblobstore']" in \
         details["logFiles"]["logs/driver_0.txt"]
+    assert f"workspace {workspace.name}" in details["logFiles"]["logs/driver_0.txt"]
     written = run.get_all_logs(destination=str(tmp_path / "logs"))
     assert str(tmp_path / "logs" / "logs" / "driver_0.txt") in written
     assert "done" in (tmp_path / "logs" / "logs" / "driver_0.txt").read_text()
