@@ -116,6 +116,7 @@ INPUTS = """
     run.log("train files", ",".join(sorted(os.listdir(train))))
     run.log("tables", ",".join(sorted(os.listdir(tables))))
     run.log("tables copied", int(tables.startswith(os.getcwd())))
+    run.log("direct", ",".join(sorted(os.listdir(run.input_datasets["mnist_train"]))))
 """
 
 
@@ -125,15 +126,18 @@ def test_datasets_reach_a_run_as_named_inputs(mnist: Workspace,
     train = Dataset.File.from_files(path=(store, "mnist/train"))
     tables = Dataset.Tabular.from_delimited_files(path=[(store, "tables/*.csv")])
     assert isinstance(tables, TabularDataset)
+    registered = train.register(mnist, "mnist-train")
     config = ScriptRunConfig(str(source(INPUTS)), "train.py", arguments=[
         "--data", train.as_named_input("train").as_mount(),
-        "--tables", tables.as_named_input("tables").as_download()])
+        "--tables", tables.as_named_input("tables").as_download(),
+        "--direct", registered])  # the dataset itself: an input named after it
     run = Experiment(mnist, "datasets").submit(config)
     run.wait_for_completion(raise_on_error=True)
     metrics = run.get_metrics()
     assert metrics["train files"] == "images.gz,labels.gz"
     assert metrics["tables"] == "a.csv,b.csv"
     assert metrics["tables copied"] == 1
+    assert metrics["direct"] == "images.gz,labels.gz"
     with pytest.raises(ValidationError, match="only a FileDataset can be mounted"):
         tables.as_named_input("t").as_mount()
 
