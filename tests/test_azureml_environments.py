@@ -129,6 +129,9 @@ def test_conda_dependencies_read_edit_and_write_v1s_file(tmp_path: Path) -> None
     assert relative == ".azureml/conda_dependencies.yml"
     again = CondaDependencies(str(tmp_path / "project" / relative))
     assert again.to_dict() == deps.to_dict()
+    env = Environment("from-file")
+    env.python.conda_dependencies_file = str(tmp_path / "env.yml")  # v1's older way
+    assert env.python.conda_dependencies.pip_packages == ["six==1.16.0"]
     (tmp_path / "bad.yml").write_text("name: x\nbuild: [gcc]\n")
     with pytest.raises(ValidationError, match=r"bad.yml:2: unknown key 'build'"):
         CondaDependencies(str(tmp_path / "bad.yml"))

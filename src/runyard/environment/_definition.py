@@ -350,6 +350,21 @@ class PythonSection:
         self.user_managed_dependencies: bool | None = None
         self.interpreter_path: str | None = None
         self.conda_dependencies = CondaDependencies()
+        self._conda_dependencies_file: str | None = None
+
+    @property
+    def conda_dependencies_file(self) -> str | None:
+        """v1's deprecated path of a conda file: setting it reads the file into
+        `conda_dependencies` now (v1 read it at submit, relative to the source folder)."""
+        return self._conda_dependencies_file
+
+    @conda_dependencies_file.setter
+    def conda_dependencies_file(self, value: str | os.PathLike[str] | None) -> None:
+        if value:
+            self.conda_dependencies = CondaDependencies(conda_dependencies_file_path=value)
+            self._conda_dependencies_file = os.fspath(value)
+        else:
+            self._conda_dependencies_file = None
 
 
 class Environment:
