@@ -24,7 +24,7 @@ import pytest
 
 from runyard import Experiment, Run, ScriptRunConfig, Workspace
 from runyard._procfs import alive
-from runyard.compute import ComputeTarget, RayCompute
+from runyard.compute import ComputeTarget, NodeOversubscribedWarning, RayCompute
 from runyard.distributed import MpiConfiguration, TensorflowConfiguration
 from runyard.errors import ComputeTargetException, ValidationError
 
@@ -193,10 +193,10 @@ def test_what_a_cluster_cannot_run_is_refused_at_submit(workspace: Workspace) ->
     with pytest.raises(ValidationError, match="MPI across several Ray nodes"):
         compute.check_submission({"distributed": {"framework": "mpi", "node_count": 2,
                                                   "process_count_per_node": 1}})
-    with pytest.raises(ValidationError, match=r"puts 3 processes on one node.*2 CPUs"):
+    with pytest.warns(NodeOversubscribedWarning, match=r"puts 3 processes on one node.*2 CPUs"):
         compute.check_submission({"distributed": {"framework": "mpi", "node_count": 1,
                                                   "process_count_per_node": 3}})
-    with pytest.raises(ValidationError, match=r"use_gpu=True needs 1 GPU.*its nodes have none"):
+    with pytest.raises(ValidationError, match=r"use_gpu=True needs a GPU.*its nodes have none"):
         compute.check_submission({"estimator": {"use_gpu": True}})
     compute.check_submission({"distributed": None})
 
@@ -366,11 +366,11 @@ def test_a_cluster_whose_gcs_does_not_answer_fails_the_run_with_its_address(
 def test_the_cluster_reports_its_nodes_and_their_resources(cluster: RayCompute,
                                                            cluster_workspace: Workspace) -> None:
     status = cluster.get_status()
-    assert status["provisioning_state"] == "Succeeded"
-    assert status["node_count"] == 2
-    assert status["nodes"][0]["runyard_index"] == 0  # the head, first
-    assert all(n["total"]["CPU"] == 2 for n in status["nodes"])
-    assert ComputeTarget(cluster_workspace, "cluster").get_status()["node_count"] == 2
+    assert status.provisioning_state == "Succeeded"
+    assert status.current_node_count == 2
+    assert status.nodes[0]["runyard_index"] == 0  # the head, first
+    assert all(n["total"]["CPU"] == 2 for n in status.nodes)
+    assert ComputeTarget(cluster_workspace, "cluster").get_status().current_node_count == 2
     assert cluster_workspace.compute_targets["cluster"].type == "ray"
     with pytest.raises(ComputeTargetException, match="exists already"):
         ComputeTarget.create(cluster_workspace, "cluster",
@@ -587,7 +587,7 @@ def test_the_cli_shows_attaches_to_and_deletes_clusters(
     assert run.get_metrics()["attached"] == 1
     invoke(cluster_workspace, "compute", "delete", "attached")
     assert "attached" not in cluster_workspace.compute_targets
-    assert cluster.get_status()["node_count"] == 2  # deleting an attachment stops nothing
+    assert cluster.get_status().current_node_count == 2  # deleting an attachment stops nothing
     missing = invoke(cluster_workspace, "compute", "show", "attached", code=2)
     assert_one_line_error(missing, "unknown compute target 'attached'")
 
@@ -605,7 +605,7 @@ def test_a_killed_worker_node_fails_the_run_and_the_cluster_scales_back(
     # one of the run's two nodes is among them, the head stays
     workers = [n for n in cluster._node_processes() if not n["head"]]
     indexes = {n["index"] for n in workers}
-    killed = [n["node_id"] for n in cluster.get_status()["nodes"]
+    killed = [n["node_id"] for n in cluster.get_status().nodes
               if n["runyard_index"] in indexes]
     for worker in workers:
         os.killpg(worker["pid"], signal.SIGKILL)
@@ -643,7 +643,7 @@ def test_delete_stops_the_nodes(cluster_workspace: Workspace, tmp_path: Path) ->
     assert alive(worker)
     # idle for more than a second beyond min_nodes: the worker node goes
     time.sleep(2)
-    assert compute.get_status()["node_count"] == 1
+    assert compute.get_status().current_node_count == 1
     assert wait_for(lambda: not alive(worker), timeout=30)
     compute.delete()
     assert not alive(head)

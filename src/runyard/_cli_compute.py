@@ -78,7 +78,7 @@ def show_compute(state: _State, name: str, as_json: bool) -> None:
     """A compute target's state, nodes and what is in use on them."""
     from runyard.compute import get_compute_target
 
-    status = get_compute_target(state.workspace(), name).get_status()
+    status = get_compute_target(state.workspace(), name).describe()
     if as_json:
         click.echo(json.dumps(status, indent=2, sort_keys=True))
         return

@@ -127,6 +127,30 @@ TABLE: list[tuple[Category, Kind, tuple[str, ...], str, tuple[str, ...]]] = [
         "AdlaCompute", "AksCompute", "BatchCompute", "DataFactoryCompute", "DatabricksCompute",
         "DsvmCompute", "HDInsightCompute", "KubernetesCompute", "KustoCompute",
         "SynapseCompute")), _AZURE_COMPUTE, ()),
+    ("refused", "method", tuple(f"azureml.core.compute.amlcompute.AmlCompute.{n}" for n in (
+        "list_usages", "list_quotas", "update_quotas")),
+     "Azure subscription quotas; a runyard cluster has no quota: it is at most max_nodes "
+     "nodes of its vm_size (AmlCompute.supported_vmsizes lists the sizes and their "
+     "resources), and ComputeTarget.get_status() shows what is in use", ()),
+    ("refused", "method", tuple(f"azureml.core.compute.amlcompute.AmlCompute.{n}" for n in (
+        "add_identity", "remove_identity")),
+     "managed identities are Azure sign-ins; give runs the credentials they need as "
+     "environment variables (RunConfiguration.environment_variables)", ()),
+    ("ignored", "method", ("azureml.core.compute.computeinstance.ComputeInstance"
+                           ".update_sso_settings",),
+     "Azure single sign-on; a runyard compute instance signs nobody in", ()),
+    ("refused", "class", tuple(f"azureml.core.runconfig.{n}" for n in (
+        "Data", "DataLocation", "DataPath", "DatacacheConfiguration", "Dataset",
+        "DatasetRegistrationOptions", "GlobsOptions", "MountOptions", "OutputData",
+        "OutputOptions", "RegistrationOptions", "UploadOptions", "Uri")),
+     "v1's internal records of a run's dataset inputs and outputs; pass inputs as "
+     "arguments (datastore.path('folder').as_mount(), "
+     "dataset.as_named_input('name').as_mount()) and write outputs to ./outputs, which "
+     "runyard uploads", ()),
+    ("refused", "class", ("azureml.core.runconfig.ApplicationEndpointConfiguration",),
+     "interactive endpoints (Jupyter, SSH, TensorBoard) on a run's compute are an Azure "
+     "service; start such a server from the script and reach it on the node's address "
+     "(ComputeTarget.list_nodes())", ()),
     ("refused", "class", ("azureml.core.compute.remote.RemoteCompute",), _REMOTE,
      ("azureml.core.compute",)),
     ("refused", "class", ("azureml.core.compute.remote.RemoteComputeAttachConfiguration",),

@@ -7,12 +7,21 @@ A thin public method does the common work and calls the backend's hook
 from __future__ import annotations
 
 import abc
+import builtins
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from runyard.errors import UnknownComputeTargetError
 
 if TYPE_CHECKING:
+    from runyard.compute.status import ComputeStatus
+    from runyard.run import Run
     from runyard.workspace import Workspace
+
+
+class NodeOversubscribedWarning(UserWarning):
+    """A run puts more processes on a node than it has CPUs: they share them (v1 did the
+    same); the run goes on."""
 
 
 class ComputeTarget(abc.ABC):
@@ -79,8 +88,154 @@ class ComputeTarget(abc.ABC):
     @abc.abstractmethod
     def _launch(self, run_id: str) -> None: ...
 
-    def get_status(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.type, **self.config}
+    # -- v1's state and status ------------------------------------------------------------
+    @property
+    def provisioning_state(self) -> str:
+        """v1's provisioning state: Creating, Succeeded, Failed (or Stopped, for a
+        compute instance whose node was stopped)."""
+        return str(self.config.get("provisioning_state") or "Succeeded")
+
+    @property
+    def provisioning_errors(self) -> builtins.list[dict[str, Any]] | None:
+        errors = self.config.get("provisioning_errors")
+        return list(errors) if errors else None
+
+    def get_status(self) -> Any:
+        """The target's status (v1's AmlComputeStatus: provisioning_state,
+        current_node_count, node_state_counts, errors, ..., and `serialize()`); a v1
+        ComputeInstance gives v1's ComputeInstanceStatus instead."""
+        return self.compute_status()
+
+    def compute_status(self) -> ComputeStatus:
+        """The target's status as a `ComputeStatus` (what `get_status` gives, but for
+        every kind of target)."""
+        from runyard.compute.status import ComputeStatus, NodeStateCounts, from_timestamp
+
+        row = self.workspace.store.get_compute_target(self.name) or {}
+        busy = next(self.get_active_runs(), None) is not None
+        counts = NodeStateCounts(idle_node_count=0 if busy else 1,
+                                 running_node_count=1 if busy else 0)
+        return ComputeStatus(
+            allocation_state="Steady", creation_time=from_timestamp(row.get("created_at")),
+            current_node_count=1, node_state_counts=counts,
+            provisioning_state=self.provisioning_state, target_node_count=1,
+            name=self.name, type=self.type,
+            nodes=[{"node_id": "local", "address": "127.0.0.1",
+                    "status": "RUNNING" if busy else "IDLE"}])
+
+    def describe(self) -> dict[str, Any]:
+        """What `runyard compute show` prints: the status as plain snake_case values."""
+        return self.compute_status().details()
+
+    def list_nodes(self) -> builtins.list[dict[str, Any]]:
+        """v1's node listing: nodeId, privateIpAddress, publicIpAddress, port, nodeState,
+        runId (None here), with runyard's `resources` (total) and `used`."""
+        from runyard.compute.status import node_state
+
+        return [{"nodeId": node.get("node_id"), "privateIpAddress": node.get("address"),
+                 "publicIpAddress": None, "port": None, "nodeState": node_state(node),
+                 "runId": None, "resources": node.get("total", {}),
+                 "used": node.get("used", {})}
+                for node in self.compute_status().nodes]
+
+    def refresh_state(self) -> None:
+        """Read the target's settings and state again from the workspace (another process
+        may have changed them)."""
+        row = self.workspace.store.get_compute_target(self.name)
+        if row is None:
+            raise UnknownComputeTargetError(f"compute target {self.name!r} was deleted",
+                                            name=self.name)
+        self.config = dict(row["config"])
+
+    def get_active_runs(self, type: str | None = None,
+                        tags: Mapping[str, str | None] | str | None = None,
+                        properties: Mapping[str, str] | None = None,
+                        status: str | None = None) -> Iterator[Run]:
+        """The runs on this target that have not ended, newest first; `status`
+        ("Running", "Queued", ...), `tags`, `properties` and `type` narrow them."""
+        from runyard import _status
+        from runyard.experiment import Experiment
+        from runyard.run import Run, _matches
+
+        tag_filter = {tags: None} if isinstance(tags, str) else tags
+        for row in self.workspace.store.list_runs(status=status):
+            if row["status"] not in _status.ACTIVE or row.get("compute_target") != self.name:
+                continue
+            run = Run(Experiment(self.workspace, row["experiment"]), row["id"])
+            if _matches(run, row, tag_filter, properties, type, None):
+                yield run
+
+    def serialize(self) -> dict[str, Any]:
+        """v1's JSON form of the target (id, name, properties with computeType,
+        provisioningState and the status), with runyard's type and settings, which
+        `deserialize` reads back."""
+        status = self.compute_status()
+        scale = status.scale_settings.serialize() if status.scale_settings else None
+        return {"id": self.name, "name": self.name, "location": None, "tags": None,
+                "properties": {
+                    "computeType": str(self.config.get("compute_type") or self.type),
+                    "description": None, "resourceId": None,
+                    "provisioningState": self.provisioning_state,
+                    "provisioningErrors": self.provisioning_errors,
+                    "properties": {"vmSize": status.vm_size, "vmPriority": status.vm_priority,
+                                   "scaleSettings": scale},
+                    "status": status.serialize(),
+                    "runyard": {"type": self.type, "config": self.config}}}
+
+    @classmethod
+    def deserialize(cls, workspace: Workspace, object_dict: dict[str, Any]) -> ComputeTarget:
+        """The target `serialize()` described, in `workspace` (not saved: as in v1, an
+        object made from JSON)."""
+        from runyard.errors import ComputeTargetException
+
+        runyard = ((object_dict or {}).get("properties") or {}).get("runyard") \
+            if isinstance(object_dict, dict) else None
+        if not isinstance(runyard, dict) or "type" not in runyard or \
+                not isinstance(object_dict.get("name"), str):
+            raise ComputeTargetException(
+                f"not a serialized runyard compute target (it needs name and "
+                f"properties.runyard.type/config, as serialize() writes): {object_dict!r}"[:400])
+        found = _types().get(runyard["type"])
+        if found is None or (cls is not ComputeTarget and not issubclass(found, cls)
+                             and not issubclass(cls, found)):
+            raise ComputeTargetException(
+                f"compute target {object_dict['name']!r} is of type {runyard['type']!r}, "
+                f"which {cls.__name__}.deserialize cannot make")
+        made_as = cls if cls is not ComputeTarget and issubclass(cls, found) else found
+        target = object.__new__(made_as)
+        ComputeTarget.__init__(target, workspace, object_dict["name"],
+                               dict(runyard.get("config") or {}))
+        return target
+
+    @staticmethod
+    def list(workspace: Workspace) -> builtins.list[ComputeTarget]:
+        """Every compute target of the workspace ('local' included), as
+        `ws.compute_targets` has them."""
+        return list_compute_targets(workspace)
+
+    @staticmethod
+    def attach(workspace: Workspace, name: str, attach_configuration: Any) -> Any:
+        """Attach an existing cluster: `attach_configuration` is
+        `RayCompute.provisioning_configuration(address="http://head:8265")`, the Ray
+        dashboard's address."""
+        from runyard.errors import ComputeTargetException
+
+        if getattr(attach_configuration, "address", None) is None:
+            raise ComputeTargetException(
+                f"attach takes a configuration with the address of an existing cluster, "
+                f"RayCompute.provisioning_configuration(address='http://HEAD:8265'); got "
+                f"{type(attach_configuration).__name__} without one (to make a cluster, "
+                f"use ComputeTarget.create)", name=name)
+        return ComputeTarget.create(workspace, name, attach_configuration)
+
+    def detach(self) -> None:
+        """Forget an attached cluster (nothing on it is stopped); a target this workspace
+        made is deleted with `delete()` instead, as in v1."""
+        from runyard.errors import ComputeTargetException
+
+        raise ComputeTargetException(
+            f"detach is not supported for the {self.type} compute {self.name!r}, which was "
+            f"not attached; use delete() instead", name=self.name)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"

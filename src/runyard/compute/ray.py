@@ -33,14 +33,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from runyard._procfs import alive, start_time
 from runyard.compute import _ray_ports
-from runyard.compute.base import ComputeTarget
+from runyard.compute.base import ComputeTarget, NodeOversubscribedWarning
 from runyard.errors import ComputeTargetException, ValidationError
 
 if TYPE_CHECKING:
+    from runyard.compute.status import ComputeStatus
     from runyard.workspace import Workspace
 
 RAY_STATE = "ray"          # <workspace>/.runyard/ray/<name>/: token, node processes, logs
@@ -63,6 +64,7 @@ class RayProvisioningConfiguration:
     resources: dict[str, Any] = field(default_factory=dict)  # per node, resolved
 
     target_type = "ray"
+    compute_type: ClassVar[str | None] = None  # v1's kind, for the mirror's configurations
 
     def __post_init__(self) -> None:
         for name in ("min_nodes", "max_nodes", "idle_seconds_before_scaledown"):
@@ -218,6 +220,8 @@ class RayCompute(ComputeTarget):
                 config: RayProvisioningConfiguration) -> RayCompute:
         settings = {key: value for key, value in asdict(config).items()}
         settings["provisioning_state"] = "Creating"
+        if config.compute_type:  # v1's kind (AmlCompute, ...), for serialize
+            settings["compute_type"] = config.compute_type
         compute = cls(workspace, name, settings)
         if compute.owned:
             if shutil.which("ray", path=_bin_path()) is None:
@@ -460,23 +464,88 @@ class RayCompute(ComputeTarget):
             self.config["provisioning_state"] = state
             self._save()
 
-    def get_status(self) -> dict[str, Any]:
-        """Provisioning state, the nodes with their resources (total and in use), and the
-        settings."""
-        status: dict[str, Any] = {"name": self.name, "type": self.type,
-                                  "provisioning_state": self.config.get("provisioning_state"),
-                                  "owned": self.owned, "dashboard_url": self.dashboard_url,
-                                  "min_nodes": self.config["min_nodes"],
-                                  "max_nodes": self.config["max_nodes"],
-                                  "node_resources": self.resources}
+    def get_status(self) -> ComputeStatus:
+        return self.compute_status()
+
+    def compute_status(self) -> ComputeStatus:
+        """v1's AmlComputeStatus of the cluster: provisioning and allocation state, node
+        counts by state, scale settings, errors (the cluster not answering), and the nodes
+        with their resources in total and in use. Owned clusters first stop the nodes idle
+        past idle_seconds_before_scaledown."""
+        from runyard.compute.status import (
+            ComputeStatus,
+            NodeStateCounts,
+            ScaleSettings,
+            from_timestamp,
+            node_state,
+        )
+
+        errors: list[dict[str, Any]] | None = None
+        nodes: list[dict[str, Any]] = []
         try:
             if self.owned:
                 self.scale_down_idle()
-            status["nodes"] = self.nodes(usage=True)
-            status["node_count"] = len(status["nodes"])
+            nodes = self.nodes(usage=True)
         except ComputeTargetException as e:
-            status["nodes"], status["node_count"], status["error"] = [], 0, str(e)
-        return status
+            errors = [{"code": "ClusterUnreachable", "message": str(e)}]
+        counts = NodeStateCounts()
+        for node in nodes:
+            if node_state(node) == "running":
+                counts.running_node_count += 1
+            else:
+                counts.idle_node_count += 1
+        target = len(nodes)
+        if self.owned:
+            started = len([n for n in self._node_processes() if self._is_ours(n)])
+            counts.preparing_node_count = max(0, started - len(nodes))
+            target = started
+        row = self.workspace.store.get_compute_target(self.name) or {}
+        return ComputeStatus(
+            allocation_state="Resizing" if counts.preparing_node_count else "Steady",
+            creation_time=from_timestamp(row.get("created_at")),
+            current_node_count=len(nodes), errors=errors,
+            modified_time=from_timestamp(self.config.get("modified_at")),
+            node_state_counts=counts, provisioning_state=self.provisioning_state,
+            scale_settings=ScaleSettings(int(self.config["min_nodes"]),
+                                         int(self.config["max_nodes"]),
+                                         int(self.config["idle_seconds_before_scaledown"])),
+            target_node_count=target, vm_priority=self.config.get("vm_priority") or "dedicated",
+            vm_size=self.config.get("vm_size"), name=self.name, type=self.type, nodes=nodes,
+            node_resources=self.resources)
+
+    def describe(self) -> dict[str, Any]:
+        shown = super().describe()
+        nodes = shown.pop("nodes")
+        shown.update(owned=self.owned, dashboard_url=self.dashboard_url, nodes=nodes)
+        return shown
+
+    def update(self, min_nodes: int | None = None, max_nodes: int | None = None,
+               idle_seconds_before_scaledown: int | None = None) -> None:
+        """v1's update of the scale settings: new bounds and idle time, checked as at
+        create and kept in the workspace. An owned cluster starts the nodes a higher
+        min_nodes asks for (`wait_for_completion` waits for them) and stops idle ones by
+        the new rules on its next look."""
+        if min_nodes is None and max_nodes is None and idle_seconds_before_scaledown is None:
+            return
+        self.refresh_state()
+        given = {"min_nodes": min_nodes, "max_nodes": max_nodes,
+                 "idle_seconds_before_scaledown": idle_seconds_before_scaledown}
+        settings: dict[str, Any] = {k: self.config[k] if v is None else v
+                                    for k, v in given.items()}
+        RayProvisioningConfiguration(  # validates as create does
+            address=self.config.get("address"), vm_size=self.config.get("vm_size"),
+            node_resources=self.config.get("node_resources"), **settings)
+        self.config.update(settings, modified_at=time.time())
+        self._save()
+        if self.owned and self.gcs_address:
+            self.ensure_nodes(max(1, int(settings["min_nodes"])))
+
+    def detach(self) -> None:
+        """Forget an attached cluster (its nodes go on); an owned one is deleted with
+        delete(), as v1 says of AmlCompute."""
+        if self.owned:
+            super().detach()
+        self.delete()
 
     def scale_down_idle(self) -> list[int]:
         """Owned clusters: stop worker nodes idle for idle_seconds_before_scaledown while
@@ -505,7 +574,6 @@ class RayCompute(ComputeTarget):
     # -- runs ---------------------------------------------------------------------------
     def check_submission(self, config: dict[str, Any]) -> None:
         distributed = config.get("distributed")
-        use_gpu = bool((config.get("estimator") or {}).get("use_gpu"))
         node_count = int((distributed or {}).get("node_count", 1))
         if node_count > int(self.config["max_nodes"]):
             raise ValidationError(
@@ -516,24 +584,68 @@ class RayCompute(ComputeTarget):
                 "MPI across several Ray nodes is not supported yet (mpirun would need ssh "
                 "between the nodes); run the ranks on one node (process_count_per_node), "
                 "or use TensorflowConfiguration / PyTorchConfiguration")
-        per_node = processes_per_node(distributed)
+        self.run_bundles(config, submitting=True)
+
+    def _node_size_known(self) -> bool:
+        """Whether a node's resources are known: an owned cluster's always are, an
+        attached one's when a vm_size or node_resources was given."""
+        return self.owned or bool(self.config.get("vm_size")
+                                  or self.config.get("node_resources"))
+
+    def run_bundles(self, config: dict[str, Any], submitting: bool = False,
+                    ) -> tuple[list[dict[str, float]], list[int]]:
+        """The placement group a run asks for: one bundle per node of its plan that has
+        processes, and each bundle's node rank.
+
+        As v1 ran them, the processes of a node share its CPUs and GPUs: a bundle asks for
+        one CPU per process, at most the node's CPUs (more processes than CPUs is allowed,
+        with one warning line at submit), and, with use_gpu, one GPU per process that may
+        use one (parameter servers need none), at most the node's GPUs and at least one.
+        A node that would need a GPU and has none is refused at submit (`submitting`)."""
+        from runyard.distributed import make_plan, node_loads
+
+        distributed = config.get("distributed")
+        use_gpu = bool((config.get("estimator") or {}).get("use_gpu"))
+        node_count = int((distributed or {}).get("node_count", 1))
+        plan = make_plan(distributed, [f"node{i}" for i in range(node_count)],
+                         iter(range(1, 100000)))
+        loads = node_loads(plan)
+        known = self._node_size_known()
         cpus = float(self.resources.get("CPU", 1))
-        gpus = min(float(self.resources.get("GPU", 0)), _gpus_here()) if self.owned \
-            else float(self.resources.get("GPU", 0))
-        if self.owned and max(per_node) > cpus:
-            raise ValidationError(
-                f"this run puts {max(per_node)} processes on one node and a node of "
-                f"{self.name!r} has {cpus:g} CPUs (one per process); use more nodes "
-                f"(node_count) or bigger ones (node_resources / vm_size)")
-        if use_gpu and self.owned and max(per_node) > gpus:
-            have = self.resources.get("GPU", 0)
-            why = ("its nodes have none" if not have else
-                   f"its vm_size gives {have:g} per node, but this machine has "
-                   f"{_gpus_here()} (nvidia-smi)")
-            raise ValidationError(
-                f"use_gpu=True needs {max(per_node)} GPU(s) per node and {self.name!r} "
-                f"cannot give them: {why}; submit with use_gpu=False, or to a cluster "
-                f"whose nodes have GPUs")
+        have_gpus = float(self.resources.get("GPU", 0))
+        gpus = min(have_gpus, _gpus_here()) if self.owned else have_gpus
+        bundles: list[dict[str, float]] = []
+        occupied: list[int] = []
+        for node, load in enumerate(loads):
+            if not load.processes:
+                continue
+            bundle = {"CPU": float(min(load.processes, cpus) if known else load.processes)}
+            if use_gpu and load.gpu_processes:
+                if known and gpus < 1 and submitting:
+                    why = ("its nodes have none" if not have_gpus else
+                           f"its vm_size gives {have_gpus:g} per node, but this machine "
+                           f"has {_gpus_here()} (nvidia-smi)")
+                    raise ValidationError(
+                        f"use_gpu=True needs a GPU on node {node} of this run (for its "
+                        f"{load.gpu_processes} process(es) other than parameter servers) "
+                        f"and {self.name!r} cannot give one: {why}; submit with "
+                        f"use_gpu=False, or to a cluster whose nodes have GPUs")
+                bundle["GPU"] = float(min(load.gpu_processes, gpus) if known
+                                      else load.gpu_processes)
+            bundles.append(bundle)
+            occupied.append(node)
+        crowded = [(node, load.processes) for node, load in enumerate(loads)
+                   if known and load.processes > cpus]
+        if submitting and crowded:
+            import warnings
+
+            node, count = max(crowded, key=lambda item: item[1])
+            warnings.warn(
+                f"this run puts {count} processes on one node and a node of {self.name!r} "
+                f"has {cpus:g} CPUs: they share them, as on Azure ML (more nodes, "
+                f"node_count, or bigger ones, vm_size / node_resources, give each its own)",
+                NodeOversubscribedWarning, stacklevel=4)
+        return bundles, occupied
 
     def _launch(self, run_id: str) -> None:
         run_dir = self.workspace.run_dir(run_id)
@@ -617,20 +729,6 @@ class RayCompute(ComputeTarget):
 
 def job_id(run_id: str) -> str:
     return f"runyard-{run_id}"
-
-
-def processes_per_node(distributed: dict[str, Any] | None) -> list[int]:
-    """How many processes of a run with this distributed configuration land on each of its
-    nodes (the plan's placement, made with placeholder addresses)."""
-    from runyard.distributed.plan import make_plan
-
-    node_count = int((distributed or {}).get("node_count", 1))
-    plan = make_plan(distributed, [f"node{i}" for i in range(node_count)],
-                     iter(range(1, 100000)))
-    counts = [0] * max(node_count, plan.node_count, 1)
-    for process in plan.processes:
-        counts[process.node_rank] += 1
-    return counts
 
 
 def gcs_unreachable(gcs_address: str, timeout: float,

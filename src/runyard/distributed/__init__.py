@@ -6,7 +6,7 @@ from runyard.distributed._configs import (
     TensorflowConfiguration,
     configuration_from,
 )
-from runyard.distributed.plan import Plan, ProcessSpec, make_plan
+from runyard.distributed.plan import NodeLoad, Plan, ProcessSpec, make_plan, node_loads
 
-__all__ = ["MpiConfiguration", "Plan", "ProcessSpec", "PyTorchConfiguration",
-           "TensorflowConfiguration", "configuration_from", "make_plan"]
+__all__ = ["MpiConfiguration", "NodeLoad", "Plan", "ProcessSpec", "PyTorchConfiguration",
+           "TensorflowConfiguration", "configuration_from", "make_plan", "node_loads"]

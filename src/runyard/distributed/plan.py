@@ -9,6 +9,10 @@ RUNYARD_ROLE_INDEX, and its own log, `logs/<role>_<index>.txt`; TensorFlow proce
 TF_CONFIG, PyTorch ones what torchrun sets, MPI ranks what mpirun sets (the plan says
 which ranks there will be; `mpirun` starts them).
 
+Resources (`node_loads`): processes on one node share that node's CPUs and GPUs, as v1 ran
+them; a parameter server needs no GPU (it holds variables and serves them, on the CPU), every
+other role may use one.
+
 Completion: the run succeeds when the deciding process (the chief, else worker 0; for MPI
 and PyTorch every process) exits 0; any other process that fails first fails the run;
 servers (parameter servers, and the workers of a chief + ps cluster) never decide and are
@@ -70,6 +74,30 @@ class Plan:
                                "host": p.host, "port": p.port, "decides": p.decides,
                                "is_ps": p.is_ps, "serves": p.serves, "env": p.env}
                               for p in self.processes]}
+
+
+# roles that never need a GPU: v1 ran parameter servers on the CPU of a GPU node
+GPU_FREE_ROLES = frozenset({"ps"})
+
+
+@dataclass(frozen=True)
+class NodeLoad:
+    """What the processes of one node of a plan ask of it."""
+
+    processes: int       # every process on the node: they share its CPUs
+    gpu_processes: int   # those whose role may use a GPU (not parameter servers)
+
+
+def node_loads(plan: Plan) -> list[NodeLoad]:
+    """One NodeLoad per node of the plan, by node rank (nodes without a process count 0)."""
+    count = max([plan.node_count, *(p.node_rank + 1 for p in plan.processes)])
+    processes = [0] * count
+    gpu = [0] * count
+    for process in plan.processes:
+        processes[process.node_rank] += 1
+        if process.role not in GPU_FREE_ROLES:
+            gpu[process.node_rank] += 1
+    return [NodeLoad(p, g) for p, g in zip(processes, gpu, strict=True)]
 
 
 def _place(count: int, hosts: Sequence[str]) -> list[tuple[int, int]]:

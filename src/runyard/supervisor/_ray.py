@@ -32,7 +32,7 @@ from typing import Any, cast
 
 from runyard import _status
 from runyard.compute import get_compute_target
-from runyard.compute.ray import RayCompute, gcs_unreachable, processes_per_node
+from runyard.compute.ray import RayCompute, gcs_unreachable
 from runyard.distributed.plan import Plan, ProcessSpec, make_plan
 from runyard.supervisor._group import Outcome, ProcessGroup
 from runyard.supervisor._supervisor import POLL_SECONDS, Supervisor, _Stop
@@ -246,12 +246,7 @@ class RaySupervisor(Supervisor):
     def _bundles(self) -> tuple[list[dict[str, float]], list[int]]:
         """The placement group's bundles (one per node that has processes) and, for each,
         the plan's node rank."""
-        sizes = processes_per_node(self.config.get("distributed"))
-        use_gpu = bool((self.config.get("estimator") or {}).get("use_gpu"))
-        occupied = [node for node, count in enumerate(sizes) if count]
-        bundles = [{"CPU": float(sizes[node]), **({"GPU": float(sizes[node])} if use_gpu
-                                                   else {})} for node in occupied]
-        return bundles, occupied
+        return self.compute.run_bundles(self.config)
 
     def _queue(self) -> None:
         import ray
