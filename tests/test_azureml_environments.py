@@ -75,6 +75,13 @@ def test_docker_settings_are_kept_and_ignored_with_one_warning_line(
     with pytest.warns(DockerIgnoredWarning, match=r"use_docker=True.*uv environment"):
         DockerConfiguration(use_docker=True)
     DockerConfiguration()  # v1's defaults ask for nothing: no warning
+    from runyard.azureml.core.environment import DEFAULT_GPU_IMAGE, EnvironmentReference
+
+    env.register(experiment.workspace)
+    gpu = EnvironmentReference("dockered").get_environment(experiment.workspace)
+    gpu.docker.base_image = DEFAULT_GPU_IMAGE
+    with pytest.warns(DockerIgnoredWarning, match="cuda11.8"):
+        gpu.check_buildable()
 
 
 @needs_no_conda

@@ -3,11 +3,52 @@ Environment has v1's names: `python.conda_dependencies`, `environment_variables`
 `docker.*` (kept, ignored with a warning: no Docker engine is used), `from_conda_specification`,
 and Azure's curated names through `Environment.get`)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from runyard.azureml._surface import module_getattr
 from runyard.environment import CondaDependencies, Environment
+from runyard.environment._build import EnvironmentBuild
 from runyard.environment._definition import PythonSection
 from runyard.environment._docker import DockerSection
 
-__all__ = ["CondaDependencies", "DockerSection", "Environment", "PythonSection"]
+if TYPE_CHECKING:
+    from runyard.workspace import Workspace
+
+# v1's default images: setting one on env.docker is kept and ignored, as every image is
+DEFAULT_CPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04"
+DEFAULT_GPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-cuda11.8-cudnn8-ubuntu22.04"
+
+PythonEnvironment = PythonSection  # v1's deprecated names
+DockerEnvironment = DockerSection
+ImageBuildDetails = EnvironmentBuild  # what env.build(ws) returns
+
+
+class DockerImagePlatform:
+    """v1's image platform (kept, never used: no image is built)."""
+
+    def __init__(self) -> None:
+        self.os = "Linux"
+        self.architecture = "amd64"
+
+
+class EnvironmentReference:
+    """A registered environment by name (and version), for where v1 took one."""
+
+    def __init__(self, name: str, version: int | None = None) -> None:
+        self.name = name
+        self.version = version
+
+    def __repr__(self) -> str:
+        return f"EnvironmentReference(name={self.name!r}, version={self.version!r})"
+
+    def get_environment(self, workspace: Workspace) -> Environment:
+        return Environment.get(workspace, self.name, self.version)
+
+
+__all__ = ["DEFAULT_CPU_IMAGE", "DEFAULT_GPU_IMAGE", "CondaDependencies", "DockerEnvironment",
+           "DockerImagePlatform", "DockerSection", "Environment", "EnvironmentReference",
+           "ImageBuildDetails", "PythonEnvironment", "PythonSection"]
 
 __getattr__ = module_getattr(__name__)
