@@ -2,7 +2,8 @@
 
 An estimator is a ScriptRunConfig plus an environment it makes from `pip_packages`,
 `conda_packages` and its framework: `script_params` become argv in the order given
-(`True` → a bare flag, `False`/`None` → left out), and everything is validated when the
+(`True` or `""` → a bare flag, as v1 passes `{"--v": ""}` for a store_true flag;
+`False`/`None` → left out), and everything is validated when the
 estimator is submitted, before any run exists.
 """
 
@@ -27,7 +28,8 @@ TENSORFLOW_OLDEST_FOR_PYTHON = {(3, 10): (2, 8), (3, 11): (2, 12), (3, 12): (2, 
 
 
 def script_params_to_arguments(script_params: dict[str, Any] | None) -> list[Any]:
-    """`{"--lr": 0.01, "--verbose": True, "--skip": False}` → `["--lr", 0.01, "--verbose"]`."""
+    """`{"--lr": 0.01, "--verbose": True, "--fast": "", "--skip": False}` →
+    `["--lr", 0.01, "--verbose", "--fast"]`."""
     if script_params is None:
         return []
     if not isinstance(script_params, dict):
@@ -37,7 +39,7 @@ def script_params_to_arguments(script_params: dict[str, Any] | None) -> list[Any
     for flag, value in script_params.items():
         if not isinstance(flag, str) or not flag:
             raise ValidationError(f"script_params key {flag!r} is not a flag string")
-        if value is True:
+        if value is True or (isinstance(value, str) and value == ""):
             arguments.append(flag)
         elif value is False or value is None:
             continue

@@ -120,7 +120,10 @@ class ScriptRunConfig:
         distributed = configuration_from(self.distributed_job_config, node_count=node_count)
         limit = self.max_run_duration_seconds
         references: dict[str, Any] = {}  # filled by _argument from DataReferences
-        arguments = [_argument(a, i, references) for i, a in enumerate(self.arguments)]
+        # v1 drops empty arguments: `["--verbose", ""]` (how v1 spells a bare flag, from
+        # script_params={"--verbose": ""}) reaches the script as `--verbose`
+        arguments = [converted for i, a in enumerate(self.arguments)
+                     if (converted := _argument(a, i, references)) != ""]
         if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)
                                   or limit <= 0):
             raise ValidationError(

@@ -9,10 +9,15 @@ environment file is refused, since runyard reads packages from lists or a requir
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runyard.azureml._ignored import warn_ignored
+from runyard.azureml.core.runconfig import RunConfiguration
 from runyard.errors import ValidationError
+
+if TYPE_CHECKING:
+    from runyard.environment import CondaDependencies, Environment
+    from runyard.train.script_run_config import Submission
 
 IGNORED = {"vm_size": None, "vm_priority": None, "use_docker": True,
            "image_registry_details": None, "source_directory_data_store": None,
@@ -44,3 +49,98 @@ def runyard_arguments(where: str, given: Mapping[str, Any]) -> dict[str, Any]:
                                   f"pip_requirements_file_path, not both")
         arguments["pip_requirements_file"] = alias
     return arguments
+
+
+# -- v1's run configuration of an estimator -------------------------------------------------
+
+class MMLBaseEstimatorRunConfig(RunConfiguration):
+    """v1's run configuration of an estimator: a RunConfiguration made from estimator
+    arguments (target, node count, packages, environment)."""
+
+    def __init__(self, compute_target: Any = None, vm_size: str | None = None,
+                 vm_priority: str | None = None, entry_script: str | None = None,
+                 script_params: dict[str, Any] | None = None, node_count: int | None = None,
+                 process_count_per_node: int | None = None,
+                 distributed_backend: str | None = None, use_gpu: bool | None = None,
+                 use_docker: bool | None = None, custom_docker_base_image: str | None = None,
+                 custom_docker_image: str | None = None, image_registry_details: Any = None,
+                 user_managed: bool = False, conda_packages: list[str] | None = None,
+                 pip_packages: list[str] | None = None, environment_definition: Any = None,
+                 inputs: list[Any] | None = None, source_directory_data_store: Any = None,
+                 shm_size: str | None = None) -> None:
+        from runyard.train.estimator import script_params_to_arguments
+
+        warn_ignored("MMLBaseEstimatorRunConfig", locals(), {
+            "vm_size": None, "vm_priority": None, "use_docker": None,
+            "image_registry_details": None, "source_directory_data_store": None,
+            "shm_size": None, "use_gpu": None, "custom_docker_base_image": None,
+            "custom_docker_image": None, "inputs": None})
+        super().__init__(script=entry_script,
+                         arguments=script_params_to_arguments(script_params))
+        if compute_target is not None:
+            self.target = compute_target
+        self.node_count = node_count or 1
+        if process_count_per_node:
+            self.mpi.process_count_per_node = process_count_per_node
+        if distributed_backend:
+            self.communicator = {"mpi": "IntelMpi", "ps": "ParameterServer",
+                                 "parameter_server": "ParameterServer", "nccl": "Nccl",
+                                 "gloo": "Gloo"}.get(distributed_backend.lower(),
+                                                     distributed_backend)
+        if environment_definition is not None:
+            self.environment = environment_definition
+        deps = self.environment.python.conda_dependencies
+        for package in pip_packages or []:
+            deps.add_pip_package(package)
+        for package in conda_packages or []:
+            deps.add_conda_package(package)
+        if user_managed:
+            self.environment.python.user_managed_dependencies = True
+
+
+class V1Estimator:
+    """What v1's estimators have beyond runyard's: `run_config` (an
+    MMLBaseEstimatorRunConfig made from the estimator's arguments on first use) and
+    `conda_dependencies` (its environment's). What is changed on them before submit is
+    what the run gets: the environment (packages, variables), the target and the
+    environment variables."""
+
+    _run_config: MMLBaseEstimatorRunConfig | None = None
+
+    @property
+    def run_config(self) -> MMLBaseEstimatorRunConfig:
+        if self._run_config is None:
+            from runyard.train import Estimator
+            from runyard.train.estimator import script_params_to_arguments
+
+            assert isinstance(self, Estimator)
+            config = MMLBaseEstimatorRunConfig(compute_target=self.compute_target,
+                                               entry_script=self.entry_script,
+                                               node_count=self.node_count)
+            config.arguments = script_params_to_arguments(self.script_params)
+            config.environment = Estimator._environment(self)
+            config.environment_variables = dict(self.environment_variables)
+            self._run_config = config
+        return self._run_config
+
+    @property
+    def conda_dependencies(self) -> CondaDependencies:
+        deps: CondaDependencies = self.run_config.environment.python.conda_dependencies
+        return deps
+
+    def _environment(self) -> Environment:
+        if self._run_config is not None:
+            return self._run_config.environment
+        from runyard.train import Estimator
+
+        assert isinstance(self, Estimator)
+        return Estimator._environment(self)
+
+    def _submission(self) -> Submission:
+        config = self._run_config
+        if config is not None:
+            config._check_for_submit()
+            self.compute_target = config.compute_target()
+            config.environment.environment_variables.update(config.environment_variables)
+        submission: Submission = super()._submission()  # type: ignore[misc]
+        return submission

@@ -17,11 +17,12 @@ from typing import Any
 
 from runyard.azureml._surface import module_getattr
 from runyard.azureml.train._distributed_training import Gloo, Mpi, Nccl, ParameterServer
-from runyard.azureml.train._v1 import runyard_arguments
+from runyard.azureml.train._v1 import V1Estimator, runyard_arguments
 from runyard.distributed import TensorflowConfiguration
 from runyard.errors import ValidationError
 from runyard.train import Estimator as _Estimator
 from runyard.train import TensorFlow as _TensorFlow
+from runyard.train.estimator import TENSORFLOW_DEFAULT_VERSION, TENSORFLOW_OLDEST_FOR_PYTHON
 from runyard.train.script_run_config import Submission
 
 PYTORCH_DEFAULT_VERSION = "2.13"
@@ -36,8 +37,20 @@ def _version(text: str, what: str) -> str:
     return text
 
 
-class TensorFlow(_TensorFlow):
+class TensorFlow(V1Estimator, _TensorFlow):
     """v1's TensorFlow estimator (TensorFlow 2 with tf-keras here; see runyard.train)."""
+
+    FRAMEWORK_NAME = "TensorFlow"
+    DEFAULT_VERSION = TENSORFLOW_DEFAULT_VERSION
+
+    @classmethod
+    def get_supported_versions(cls) -> list[str]:
+        """The TensorFlow versions that install on the Python runyard runs on (v1 listed
+        its images' versions; 1.x has no build for Python 3.10+)."""
+        oldest = TENSORFLOW_OLDEST_FOR_PYTHON.get(sys.version_info[:2],
+                                                  max(TENSORFLOW_OLDEST_FOR_PYTHON.values()))
+        newest = int(TENSORFLOW_DEFAULT_VERSION.split(".")[1])
+        return [f"2.{minor}" for minor in range(oldest[1], newest + 1)]
 
     def __init__(self, source_directory: str | os.PathLike[str], *, compute_target: Any = None,
                  vm_size: str | None = None, vm_priority: str | None = None,
@@ -74,10 +87,19 @@ class TensorFlow(_TensorFlow):
             self.framework_version = _version(str(framework_version), "TensorFlow")
 
 
-class PyTorch(_Estimator):
+class PyTorch(V1Estimator, _Estimator):
     """v1's PyTorch estimator: `torch` at `framework_version` and the script's packages."""
 
     _framework = "pytorch"
+    FRAMEWORK_NAME = "PyTorch"
+    DEFAULT_VERSION = PYTORCH_DEFAULT_VERSION
+
+    @classmethod
+    def get_supported_versions(cls) -> list[str]:
+        """The PyTorch versions runyard accepts: 1.13 (the first with a build for Python
+        3.11) up to the default."""
+        newest = int(PYTORCH_DEFAULT_VERSION.split(".")[1])
+        return ["1.13", *(f"2.{minor}" for minor in range(newest + 1))]
 
     def __init__(self, source_directory: str | os.PathLike[str], *, compute_target: Any = None,
                  vm_size: str | None = None, vm_priority: str | None = None,

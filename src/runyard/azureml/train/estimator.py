@@ -7,11 +7,16 @@ from typing import Any
 
 from runyard.azureml._surface import module_getattr
 from runyard.azureml.train._distributed_training import Gloo, Mpi, Nccl, ParameterServer
-from runyard.azureml.train._v1 import runyard_arguments
+from runyard.azureml.train._v1 import MMLBaseEstimatorRunConfig, V1Estimator, runyard_arguments
 from runyard.train import Estimator as _Estimator
 
 
-class Estimator(_Estimator):
+class MMLBaseEstimator(V1Estimator, _Estimator):
+    """v1's base class of every estimator: runyard's Estimator with v1's `run_config` and
+    `conda_dependencies`."""
+
+
+class Estimator(MMLBaseEstimator):
     """Run `entry_script` with `script_params` and the packages it needs (v1's arguments).
 
     Example:
@@ -42,8 +47,7 @@ class Estimator(_Estimator):
         super().__init__(source_directory, **runyard_arguments("Estimator", locals()))
 
 
-MMLBaseEstimator = _Estimator  # v1's base class of every estimator
-
 __getattr__ = module_getattr(__name__)
 
-__all__ = ["Estimator", "Gloo", "MMLBaseEstimator", "Mpi", "Nccl", "ParameterServer"]
+__all__ = ["Estimator", "Gloo", "MMLBaseEstimator", "MMLBaseEstimatorRunConfig", "Mpi", "Nccl",
+           "ParameterServer"]
