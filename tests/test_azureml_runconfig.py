@@ -70,6 +70,11 @@ def test_a_script_run_config_always_has_a_run_configuration(tmp_path: Path) -> N
     assert src.run_config.target == "cpu"
     assert (src.run_config.framework, src.run_config.communicator) == \
         ("TensorFlow", "ParameterServer")
+    (tmp_path / "train.py").write_text("print('hi')\n")
+    src.run_config.node_count = 2  # v1 notebooks spread the tasks over nodes this way
+    distributed = src._submission().config["distributed"]
+    assert (distributed["framework"], distributed["node_count"], distributed["worker_count"]) \
+        == ("tensorflow", 2, 2)
     copied = get_run_config_from_script_run(src)
     assert copied is not src.run_config
     assert (copied.script, copied.target) == ("train.py", "cpu")
@@ -218,9 +223,13 @@ def test_an_estimators_conda_dependencies_are_its_environments(tmp_path: Path) -
     (tmp_path / "train.py").write_text("print('hi')\n")
     estimator = Estimator(str(tmp_path), entry_script="train.py", pip_packages=["six"])
     estimator.conda_dependencies.add_pip_package("idna")
-    packages = estimator._submission().config["environment"]["definition"]["python"][
-        "conda_dependencies"]["pip_packages"]
+    estimator.run_config.node_count = 2
+    config = estimator._submission().config
+    packages = config["environment"]["definition"]["python"]["conda_dependencies"][
+        "pip_packages"]
     assert {"six", "idna"} <= set(packages)
+    assert (config["distributed"]["framework"], config["distributed"]["node_count"]) == \
+        ("mpi", 2)  # v1: node_count > 1 without a backend means MPI
 
 
 def test_framework_estimators_name_their_framework_and_versions() -> None:

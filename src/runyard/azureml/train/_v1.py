@@ -102,8 +102,8 @@ class V1Estimator:
     """What v1's estimators have beyond runyard's: `run_config` (an
     MMLBaseEstimatorRunConfig made from the estimator's arguments on first use) and
     `conda_dependencies` (its environment's). What is changed on them before submit is
-    what the run gets: the environment (packages, variables), the target and the
-    environment variables."""
+    what the run gets: the environment (packages, variables), the target, the node count
+    and the environment variables."""
 
     _run_config: MMLBaseEstimatorRunConfig | None = None
 
@@ -141,6 +141,7 @@ class V1Estimator:
         if config is not None:
             config._check_for_submit()
             self.compute_target = config.compute_target()
+            self.node_count = config.node_count
             config.environment.environment_variables.update(config.environment_variables)
         submission: Submission = super()._submission()  # type: ignore[misc]
         return submission
