@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from runyard import _status
 from runyard.azureml._surface import module_getattr
 from runyard.run import Run
 
 if TYPE_CHECKING:
     from runyard.experiment import Experiment
 
-__all__ = ["Run", "get_run"]
+__all__ = ["POST_PROCESSING_STATES", "RUNNING_STATES", "Run", "get_run"]
+
+# v1's lists, with runyard's statuses (Scaling is runyard's Provisioning)
+RUNNING_STATES = [_status.NOT_STARTED, _status.QUEUED, _status.PREPARING, _status.SCALING,
+                  _status.STARTING, _status.RUNNING]
+POST_PROCESSING_STATES = [_status.CANCEL_REQUESTED, _status.FINALIZING]
 
 
 def get_run(experiment: Experiment, run_id: str, rehydrate: bool = True,
