@@ -1,0 +1,158 @@
+"""Replaying a policy over a finished sweep's stored histories, and the CLI policy form."""
+
+from __future__ import annotations
+
+import pytest
+
+from runyard.errors import ValidationError
+from runyard.hyperdrive import (
+    BanditPolicy,
+    ChildHistory,
+    MedianStoppingPolicy,
+    NoTerminationPolicy,
+    PrimaryMetricGoal,
+    TruncationSelectionPolicy,
+    estimate_policy_savings,
+    format_report,
+    parse_policy,
+    replay,
+)
+
+
+def _child(run_id, values, start=0.0, every=10.0, status="Completed"):
+    """A child that logs one value every `every` seconds from `start` and ends at its last."""
+    times = tuple(start + every * (i + 1) for i in range(len(values)))
+    return ChildHistory(run_id, tuple(values), times, start, times[-1] if times else start,
+                        status)
+
+
+def test_replay_reports_who_is_stopped_when_and_the_seconds_saved():
+    children = [_child("hd_0", [0.6, 0.8, 0.9, 0.92]),
+                _child("hd_1", [0.3, 0.4, 0.45, 0.5]),       # far behind: stopped at 2
+                _child("hd_2", [0.55, 0.79, 0.85, 0.88], start=5.0)]
+    report = replay(BanditPolicy(evaluation_interval=2, slack_factor=0.1), children, "maximize")
+    assert [(s.run_id, s.interval, s.time) for s in report.stopped] == [("hd_1", 2, 20.0)]
+    stop = report.stopped[0]
+    assert stop.seconds_saved == 20.0                         # ran to 40 s, stopped at 20 s
+    assert stop.decision.best == 0.8
+    assert stop.decision.threshold == pytest.approx(0.8 / 1.1)
+    assert report.compute_seconds == 120.0
+    assert report.compute_seconds_replayed == 100.0
+    assert report.compute_seconds_saved == 20.0
+    assert (report.best_run_id, report.best_value, report.best_survived) == ("hd_0", 0.92, True)
+    assert report.best_value_replayed == 0.92
+
+
+def test_replay_says_when_the_best_child_would_not_have_survived():
+    children = [_child("steady", [0.8, 0.85, 0.86]),
+                _child("late_bloomer", [0.1, 0.2, 0.95])]
+    report = replay(BanditPolicy(slack_factor=0.1), children, PrimaryMetricGoal.MAXIMIZE)
+    assert [s.run_id for s in report.stopped] == ["late_bloomer"]
+    assert report.best_run_id == "late_bloomer"
+    assert report.best_survived is False
+    assert report.best_value_replayed == 0.86
+    text = format_report(report, "validation_acc")
+    assert "would stop late_bloomer at interval 1, saving 20.0 s" in text
+    assert "best child late_bloomer (validation_acc 0.95) would have been stopped" in text
+
+
+def test_replay_minimize_with_median_stopping():
+    children = [_child("a", [0.8, 0.6, 0.5]),         # averages at 2: 0.7
+                _child("b", [0.5, 0.3, 0.2]),         # 0.4
+                _child("c", [0.9, 0.75, 0.7], start=1.0)]  # 0.825; best 0.75 > 0.7
+    report = replay(MedianStoppingPolicy(evaluation_interval=2), children, "minimize")
+    assert [(s.run_id, s.interval) for s in report.stopped] == [("c", 2)]
+    assert report.stopped[0].seconds_saved == 10.0
+    assert report.best_run_id == "b"
+    assert report.best_survived
+
+
+def test_a_stopped_child_logs_nothing_afterwards_in_the_replay():
+    # c logs after the four others (it started 1 s later), so it is ranked among 5 runs:
+    # 20% of 5 → 1, and it is the worst; its later, high value is never seen
+    children = [_child(r, v, start=1.0 if r == "c" else 0.0)
+                for r, v in [("a", [0.5, 0.5]), ("b", [0.6, 0.6]), ("c", [0.1, 0.99]),
+                             ("d", [0.7, 0.7]), ("e", [0.8, 0.8])]]
+    report = replay(TruncationSelectionPolicy(20), children, "maximize")
+    assert [(s.run_id, s.interval, s.time) for s in report.stopped] == [("c", 1, 11.0)]
+    assert report.best_run_id == "c"
+    assert not report.best_survived
+    assert report.best_value_replayed == 0.8
+
+
+def test_the_replay_sees_only_what_was_logged_by_then():
+    # the same curves, c logging first: it is ranked among 1 run, nobody can be cut
+    children = [_child(r, v, start=-1.0 if r == "c" else 0.0)
+                for r, v in [("a", [0.5]), ("b", [0.6]), ("c", [0.1]), ("d", [0.7]),
+                             ("e", [0.8])]]
+    report = replay(TruncationSelectionPolicy(20), children, "maximize")
+    assert report.stopped == ()
+    assert report.decisions[0].run_id == "c"
+    assert report.decisions[0].compared == 1
+
+
+def test_no_termination_replays_to_no_savings():
+    report = replay(NoTerminationPolicy(), [_child("a", [0.1, 0.2]), _child("b", [0.3])],
+                    "maximize")
+    assert report.stopped == ()
+    assert report.compute_seconds_saved == 0.0
+    assert report.to_json()["compute_seconds_saved"] == 0.0
+
+
+def test_replay_of_children_without_the_metric():
+    report = replay(BanditPolicy(slack_factor=0.1), [_child("a", [])], "maximize")
+    assert report.best_run_id is None
+    assert report.best_survived is None
+    assert "no child logged validation_acc" in format_report(report, "validation_acc")
+
+
+def test_bad_histories_are_refused():
+    with pytest.raises(ValidationError, match=r"2 value\(s\) but 1 time\(s\)"):
+        ChildHistory("a", (0.1, 0.2), (1.0,), 0.0, 2.0)
+    with pytest.raises(ValidationError, match=r"ends .* before it starts"):
+        ChildHistory("a", (), (), 5.0, 1.0)
+    with pytest.raises(ValidationError, match="go backwards"):
+        ChildHistory("a", (0.1, 0.2), (2.0, 1.0), 0.0, 3.0)
+    with pytest.raises(ValidationError, match="same run id"):
+        replay(NoTerminationPolicy(), [_child("a", [0.1]), _child("a", [0.2])], "maximize")
+
+
+def test_the_parents_own_savings_are_estimated_from_children_that_ran_to_the_end():
+    children = [_child("a", [0.1] * 10), _child("b", [0.2] * 10),
+                _child("c", [0.3] * 4, every=5.0, status="Canceled"),   # 4 of 10, 5 s each
+                _child("d", [0.4] * 2, status="Failed")]                # not the policy's
+    assert estimate_policy_savings(children, stopped={"c"}) == 30.0
+    assert estimate_policy_savings([children[2]], stopped={"c"}) is None
+
+
+# -- the CLI form ---------------------------------------------------------------------------
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Bandit(evaluation_interval=2, slack_factor=0.1)",
+     BanditPolicy(evaluation_interval=2, slack_factor=0.1)),
+    ("BanditPolicy(slack_amount=0.2, delay_evaluation=5)",
+     BanditPolicy(slack_amount=0.2, delay_evaluation=5)),
+    ("Median()", MedianStoppingPolicy()),
+    ("MedianStopping(evaluation_interval=1, delay_evaluation=5)", MedianStoppingPolicy(1, 5)),
+    ("Truncation(truncation_percentage=20)", TruncationSelectionPolicy(20)),
+    ("  truncation(20, exclude_finished_jobs=True) ",
+     TruncationSelectionPolicy(20, exclude_finished_jobs=True)),
+    ("NoTermination()", NoTerminationPolicy()),
+    ("NoTermination", NoTerminationPolicy()),
+])
+def test_parse_policy_reads_the_cli_form(text, expected):
+    assert parse_policy(text) == expected
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("Hyperband(eta=3)", "unknown policy 'Hyperband'"),
+    ("Bandit(slack_factor=", "cannot read policy"),
+    ("Bandit(slack_factor=x)", "arguments must be plain numbers"),
+    ("Bandit(**{'slack_factor': 0.1})", "arguments must be plain numbers"),
+    ("Bandit(evaluation_interval=2)", "exactly one of slack_factor and slack_amount"),
+    ("Median(slack=1)", "unexpected keyword argument 'slack'"),
+    ("os.system('ls')", "cannot read policy"),
+    ("Truncation(150)", "truncation_percentage must be an int from 1 to 99"),
+])
+def test_parse_policy_refuses_what_it_cannot_build(text, message):
+    with pytest.raises(ValidationError, match=message):
+        parse_policy(text)
