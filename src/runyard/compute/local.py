@@ -40,6 +40,12 @@ class LocalCompute(ComputeTarget):
             self.config["max_concurrent_runs"] = max_concurrent_runs
         self.workspace.store.put_compute_target(self.name, self.type, self.config)
 
+    def describe(self) -> dict[str, Any]:
+        shown = super().describe()
+        nodes = shown.pop("nodes")
+        shown.update(max_concurrent_runs=self.max_concurrent_runs, nodes=nodes)
+        return shown
+
     def check_submission(self, config: dict[str, Any]) -> None:
         if (config.get("estimator") or {}).get("use_gpu"):
             from runyard.train.estimator import _gpu_count
