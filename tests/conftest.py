@@ -15,6 +15,8 @@ import pytest
 
 from runyard import Experiment, Run, ScriptRunConfig, Workspace
 
+from . import slurm
+
 
 def _processes_mentioning(text: str) -> list[int]:
     found = []
@@ -79,3 +81,19 @@ def wait_for(predicate: Callable[[], object], timeout: float = 30, every: float 
             return value
         time.sleep(every)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> Iterator[slurm.SlurmCluster]:
+    """A private one-node Slurm cluster for the session (tests/slurm.py): use
+    `cluster.env` (SLURM_CONF) or `cluster.run(...)` for every Slurm command. Skips where
+    Slurm is not installed, except on CI (CI=true), where that is a failure."""
+    missing = slurm.missing_programs()
+    if missing:
+        reason = (f"Slurm/munge not installed: no {', '.join(missing)} "
+                  "(make system-deps installs slurm-wlm and munge)")
+        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with slurm.running_cluster() as cluster:
+        yield cluster
