@@ -163,6 +163,10 @@ def test_a_script_makes_children_and_logs_v1s_json_metrics_and_the_client_reads_
                                    properties={"team": "vision"}, status="Completed")] == \
         [run.id]
     assert len(list(Run.list(v1_experiment, include_children=True))) == 6
+    from runyard.compute import get_compute_target
+
+    local = get_compute_target(workspace, "local")
+    assert [r.id for r in Run.list_by_compute(local, status="Completed")] == [run.id]
     assert list(Run.list(v1_experiment, type="hyperdrive")) == []
     assert list(v1_experiment.get_runs(type="hyperdrive")) == []
     assert [r.id for r in v1_experiment.get_runs(type="azureml.scriptrun")] == [run.id]

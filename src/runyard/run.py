@@ -143,6 +143,28 @@ class Run:
                 continue
             yield run
 
+    @staticmethod
+    def list_by_compute(compute: Any, type: str | None = None,
+                        tags: Mapping[str, str | None] | str | None = None,
+                        properties: Mapping[str, str] | None = None,
+                        status: str | None = None) -> Iterator[Run]:
+        """Runs of every experiment on the compute target `compute`, newest first."""
+        from runyard.experiment import Experiment
+
+        ws = compute.workspace
+        tag_filter = {tags: None} if isinstance(tags, str) else tags
+        experiments: dict[str, Experiment] = {}
+        for row in ws.store.list_runs(status=status, tags=tag_filter):
+            if row["compute_target"] != compute.name:
+                continue
+            experiment = experiments.get(row["experiment"])
+            if experiment is None:
+                experiment = experiments[row["experiment"]] = Experiment(ws, row["experiment"])
+            run = Run(experiment, row["id"])
+            run._row = reconcile(ws, row)
+            if _matches(run, row, None, properties, type, None):
+                yield run
+
     # -- the stored view ----------------------------------------------------------------
     @property
     def workspace(self) -> Workspace:
