@@ -51,6 +51,7 @@ def test_expressions_are_v1s_list_form():
     assert choice(1, 2, 3).to_json() == ["choice", [[1, 2, 3]]]
     assert choice([1, 2, 3]).to_json() == ["choice", [[1, 2, 3]]]
     assert choice(range(3)).to_json() == ["choice", [[0, 1, 2]]]
+    assert choice((1, 2)).options == ((1, 2),)          # v1: a tuple is one option
     assert loguniform(-6, -1).to_json() == ["loguniform", [-6, -1]]
     assert qnormal(10, 2, 1)[0] == "qnormal"  # v1's expressions were lists
     for expression in (choice("a", "b"), randint(5), uniform(0, 1), quniform(0, 10, 2),
@@ -317,6 +318,23 @@ def test_a_bad_parameter_space_is_refused(space, message):
 def test_bad_sampling_properties_are_refused(properties, message):
     with pytest.raises(ValidationError, match=message):
         RandomParameterSampling({"lr": uniform(0, 1)}, properties=properties)
+
+
+def test_the_public_names_are_v1s_and_the_cores():
+    import runyard.hyperdrive as hd
+
+    v1 = {"BanditPolicy", "BayesianParameterSampling", "EarlyTerminationPolicy",
+          "GridParameterSampling", "HyperDriveConfig", "HyperParameterSampling",
+          "MedianStoppingPolicy", "NoTerminationPolicy", "PrimaryMetricGoal",
+          "RandomParameterSampling", "TruncationSelectionPolicy", "choice", "lognormal",
+          "loguniform", "normal", "randint", "qlognormal", "qloguniform", "qnormal",
+          "quniform", "uniform"}
+    core = {"ChildHistory", "ParameterExpression", "ParameterSampler", "PolicyDecision",
+            "ReplayReport", "ReplayStop", "SampledTrial", "TrialOutcome", "argument_name",
+            "estimate_policy_savings", "format_report", "parse_policy", "policy_from_json",
+            "replay", "sampling_from_json"}
+    assert set(hd.__all__) == v1 | core
+    assert all(hasattr(hd, name) for name in hd.__all__)
 
 
 def test_importing_hyperdrive_does_not_import_optuna():

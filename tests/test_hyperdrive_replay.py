@@ -91,6 +91,16 @@ def test_the_replay_sees_only_what_was_logged_by_then():
     assert report.decisions[0].compared == 1
 
 
+def test_replay_tells_truncation_which_children_had_finished():
+    children = [_child("a", [0.9]),                       # ends at 10 s
+                _child("b", [0.5], every=20.0), _child("c", [0.6], every=20.0)]
+    counting = replay(TruncationSelectionPolicy(50), children, "maximize")
+    assert [s.run_id for s in counting.stopped] == ["b"]   # ranked with a: cut at 0.9
+    leaving_out = replay(TruncationSelectionPolicy(50, exclude_finished_jobs=True), children,
+                         "maximize")
+    assert leaving_out.stopped == ()                       # b alone, then b and c: c is the cut
+
+
 def test_no_termination_replays_to_no_savings():
     report = replay(NoTerminationPolicy(), [_child("a", [0.1, 0.2]), _child("b", [0.3])],
                     "maximize")

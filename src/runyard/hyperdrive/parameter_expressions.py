@@ -205,7 +205,8 @@ def choice(*options: Any) -> ParameterExpression:
         >>> choice(25, 50, 100).options
         (25, 50, 100)
     """
-    if len(options) == 1 and isinstance(options[0], list | tuple | range):
+    # as v1: one list or range is the list of options; a tuple is one option
+    if len(options) == 1 and isinstance(options[0], list | range):
         values = list(options[0])
         if not values:
             raise ValidationError("choice(): the list of options is empty; give at least one",

@@ -130,24 +130,28 @@ def replay(policy: EarlyTerminationPolicy, children: Iterable[ChildHistory],
     events = sorted(((time, order[child.run_id], index, child)
                      for child in children for index, time in enumerate(child.times)),
                     key=lambda event: event[:3])
+    ends = sorted((c.end_time, c.run_id) for c in children if c.status in TERMINAL_STATES)
+    ended = 0
     known: dict[str, list[float]] = {child.run_id: [] for child in children}
     stopped_at: dict[str, ReplayStop] = {}
     decisions: list[PolicyDecision] = []
+    finished: set[str] = set()     # ended by this moment, or stopped by the replay
     for time, _, index, child in events:
         if child.run_id in stopped_at:
             continue
+        while ended < len(ends) and ends[ended][0] <= time:
+            finished.add(ends[ended][1])
+            ended += 1
         known[child.run_id].append(child.values[index])
-        finished = {c.run_id for c in children
-                    if c.run_id in stopped_at or (c.status in TERMINAL_STATES
-                                                  and c.end_time <= time
-                                                  and c.run_id != child.run_id)}
-        decision = policy.evaluate(child.run_id, known, goal, finished=finished)
+        decision = policy.evaluate(child.run_id, known, goal,
+                                   finished=finished - {child.run_id})
         if decision is None:
             continue
         decisions.append(decision)
         if decision.cancel:
             stopped_at[child.run_id] = ReplayStop(child.run_id, decision.interval, time,
                                                   max(0.0, child.end_time - time), decision)
+            finished.add(child.run_id)
 
     compute = sum(child.seconds for child in children)
     replayed = sum((stopped_at[c.run_id].time - c.start_time) if c.run_id in stopped_at
