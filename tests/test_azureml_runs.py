@@ -45,12 +45,17 @@ def test_an_interactive_run_uploads_its_outputs_folder_when_it_ends(
     run.log("accuracy", 0.9)
     run.log_confusion_matrix("confusion", CONFUSION)
     run.log_residuals("residuals", RESIDUALS)
+    import numpy as np  # sklearn gives numpy arrays: they are made plain where logged
+
+    run.log_confusion_matrix("from numpy", {"data": {"class_labels": ["0", "1"], "matrix":
+                                                     np.array([[3, 1], [0, 4]])}})
     assert run.get_status() == "Running"
     run.complete()
     assert run.get_status() == "Completed"
     assert "outputs/model.txt" in run.get_file_names()
     metrics = run.get_metrics()
     assert metrics["confusion"] == CONFUSION
+    assert metrics["from numpy"] == CONFUSION
     assert metrics["residuals"] == {"schema_type": "residuals", "schema_version": "1.0.0",
                                     **RESIDUALS}
     with zipfile.ZipFile(run.restore_snapshot(path=str(tmp_path))) as archive:

@@ -80,7 +80,27 @@ def v1_table(schema: str, name: object, value: Any) -> dict[str, Any]:
     if given != schema:
         raise InvalidMetricError(f"metric {name!r}: schema_type {given!r} logged as a "
                                  f"{schema}; use the log_ method for {given!r}", name=name)
-    return {"schema_type": schema, "schema_version": V1_SCHEMAS[schema], **dict(value)}
+    plain = _plain_json(name, value, depth=0)
+    return {"schema_type": schema, "schema_version": V1_SCHEMAS[schema], **plain}
+
+
+def _plain_json(name: str, value: Any, depth: int) -> Any:
+    """`value` with numpy arrays and scalars (sklearn's confusion_matrix, ...) made plain:
+    dicts, lists, str, int, float, bool, None; anything else refused naming it."""
+    if depth > 16:
+        raise InvalidMetricError(f"metric {name!r}: the value is nested deeper than 16 "
+                                 f"levels", name=name)
+    if value is None or type(value) in (bool, str, int, float):
+        return _values.scalar(name, value) if type(value) in (str, int) else value
+    if isinstance(value, Mapping):
+        return {str(k): _plain_json(name, v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_json(name, v, depth + 1) for v in value]
+    tolist = getattr(value, "tolist", None)  # numpy arrays, torch and TF tensors
+    dimensions: object = getattr(value, "ndim", None)
+    if callable(tolist) and dimensions:
+        return _plain_json(name, tolist(), depth + 1)
+    return _values.scalar(name, value)
 
 
 def children_tags(count: int | None, tag_key: str | None,
