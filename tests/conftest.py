@@ -88,12 +88,6 @@ def slurm_cluster() -> Iterator[slurm.SlurmCluster]:
     """A private one-node Slurm cluster for the session (tests/slurm.py): use
     `cluster.env` (SLURM_CONF) or `cluster.run(...)` for every Slurm command. Skips where
     Slurm is not installed, except on CI (CI=true), where that is a failure."""
-    missing = slurm.missing_programs()
-    if missing:
-        reason = (f"Slurm/munge not installed: no {', '.join(missing)} "
-                  "(make system-deps installs slurm-wlm and munge)")
-        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    slurm.require_slurm()
     with slurm.running_cluster() as cluster:
         yield cluster

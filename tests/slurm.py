@@ -1,22 +1,26 @@
-"""A real, private Slurm cluster on this machine for the tests: munged, slurmctld, slurmd.
+"""A real, private Slurm cluster on this machine for the tests: munged, slurmctld and one
+slurmd per node (Debian's slurm-wlm 22.05 and munge; `make system-deps` installs them).
 
-`start_cluster()` writes a slurm.conf into a fresh folder, starts the three daemons from
-it and waits until the node is idle; `SlurmCluster.stop()` cancels what is left, stops
-them and checks that no process of the cluster survives. Invariants:
+`start_cluster()` writes a slurm.conf into a fresh folder, starts the daemons from it and
+returns once every node is idle; `SlurmCluster.stop()` cancels what is left, stops them
+and checks that no process of the cluster survives. Invariants:
 
-- Everything lives in the cluster's folder: the munge key and socket, the state and spool
-  directories, the pid and log files. Nothing reads or writes /etc/slurm, /etc/munge or a
-  system munged's socket, so two clusters (or a cluster and a system Slurm) never meet:
-  each has its own ClusterName, its own munge key and its own two ports.
+- Everything lives in the cluster's folder: the munge key and socket, the state, spool
+  and per-node tmp folders, the pid and log files. Nothing reads or writes /etc/slurm,
+  /etc/munge or a system munged's socket, so two clusters (or a cluster and a system
+  Slurm) never meet: each has its own ClusterName, munge key and ports on 127.0.0.1.
 - The daemons run in the foreground as children of the test process (`munged -F`,
-  `slurmctld -D`, `slurmd -D`); every process of the cluster, job steps included, has the
-  folder in its command line or in its environment (`SLURM_CONF`), which is how
-  `stop()` proves that none is left.
+  `slurmctld -D`, `slurmd -D -N <node>`); every process of the cluster, job steps
+  included, has the folder in its command line or environment (`SLURM_CONF`), which is
+  how `stop()` proves none is left and `reap_abandoned()` finds a killed session's.
+- Several nodes are several slurmd on this machine (node1, node2, ...), each with its own
+  port, spool and TmpFS folder (PMIx needs the latter per node); `fail_node()` kills one
+  as a machine failure would.
 - Client commands reach the cluster only through `cluster.env` (`SLURM_CONF=...`).
 
 The folder is made with `tempfile.mkdtemp` under /tmp rather than pytest's tmp_path:
-munged wants every directory above its socket searchable by all, and a Unix socket path
-must stay under 108 bytes.
+munged wants every folder above its socket searchable by all, and a Unix socket path must
+stay under 108 bytes.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 SBIN_DIRS = ("/usr/sbin", "/sbin", "/usr/local/sbin")
 DAEMONS = ("munged", "slurmctld", "slurmd", "slurmstepd")
 CLIENTS = ("munge", "unmunge", "sbatch", "srun", "squeue", "sinfo", "scancel", "scontrol")
@@ -49,6 +55,7 @@ ClusterName={cluster_name}
 SlurmctldHost={host}(127.0.0.1)
 SlurmctldPort={slurmctld_port}
 SlurmdPort={slurmd_port}
+# listen on 127.0.0.1 only (the controller too), not on every address
 CommunicationParameters=NoCtldInAddrAny,NoInAddrAny
 SlurmUser={user}
 SlurmdUser={user}
@@ -57,6 +64,7 @@ CredType=cred/munge
 AuthInfo=socket={munge_socket}
 StateSaveLocation={root}/state
 SlurmdSpoolDir={root}/spool/%n
+# per node: PMIx makes its per-step folders there, which two nodes on one machine share
 TmpFS={root}/tmp/%n
 SlurmctldPidFile={root}/slurmctld.pid
 SlurmdPidFile={root}/slurmd-%n.pid
@@ -65,22 +73,29 @@ SlurmdLogFile={root}/slurmd-%n.log
 SlurmctldDebug=info
 SlurmdDebug=info
 MailProg=/bin/true
+# no systemd and no cgroups: processes tracked by parent pid, tasks not bound
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 SwitchType=switch/none
+# MPI jobs ask for it: srun --mpi=pmix (OpenMPI 4 here speaks PMIx, not PMI-2)
 MpiDefault=none
 SchedulerType=sched/backfill
+# start batch jobs on the next scheduler pass (about 1 s), not after 3 s
 SchedulerParameters=batch_sched_delay=0
 SelectType=select/cons_tres
+# each CPU is allocated on its own, memory is not a consumable; the node's CPUs are
+# what is written here even where the hardware differs
 SelectTypeParameters=CR_CPU
 SlurmdParameters=config_overrides
 ReturnToService=2
 SlurmdTimeout=30
+# scancel: SIGKILL 5 s after SIGTERM; ended jobs stay in scontrol 300 s (no accounting)
 KillWait=5
 MinJobAge=300
 {node_lines}
+# jobs share a CPU only when they ask (--oversubscribe), up to 4 to a CPU
 PartitionName={partition} Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES:4
 """
 NODE_LINE = ("NodeName={name} NodeAddr=127.0.0.1 NodeHostname={host} Port={port} CPUs={cpus} "
@@ -111,6 +126,18 @@ def find_program(name: str) -> str | None:
 def missing_programs() -> list[str]:
     """The programs the cluster needs that are not installed (empty: all there)."""
     return [name for name in DAEMONS + CLIENTS if find_program(name) is None]
+
+
+def require_slurm() -> None:
+    """Skip the calling test (or fixture) where Slurm is not installed, naming what is
+    missing; on CI (CI=true, set by .ci/run) fail instead, since CI installs it."""
+    missing = missing_programs()
+    if missing:
+        reason = (f"Slurm/munge not installed: no {', '.join(missing)} "
+                  "(make system-deps installs slurm-wlm and munge)")
+        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+            pytest.fail(reason)
+        pytest.skip(reason)
 
 
 def free_ports(count: int) -> list[int]:

@@ -41,8 +41,7 @@ def _tree_digest(folder: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def two_nodes() -> Iterator[SlurmCluster]:
     """A second, two-node cluster (node1, node2: two slurmd on this machine)."""
-    if slurm.missing_programs():
-        pytest.skip("Slurm/munge not installed (the slurm_cluster fixture says which)")
+    slurm.require_slurm()
     with slurm.running_cluster(nodes=2, cpus=1) as cluster:
         yield cluster
 
@@ -79,18 +78,30 @@ def test_srun_runs_two_tasks_with_procids_0_and_1(slurm_cluster: SlurmCluster) -
         f"0 2 {slurm_cluster.node_name}", f"1 2 {slurm_cluster.node_name}"]
 
 
+def _run_together(cluster: SlurmCluster, folder: Path, *args: str) -> list[str]:
+    """Submit two jobs that each wait (up to 60 s) until both have started; their final
+    states: COMPLETED for both only if they ran at the same time."""
+    barrier = (f"touch {folder}/started-$SLURM_JOB_ID; for i in $(seq 600); do "
+               f"[ $(ls {folder} | grep -c started-) -ge 2 ] && exit 0; sleep 0.1; done; exit 1")
+    jobs = [_submit(cluster, *args, f"--output={folder}/out-%j", "--wrap", barrier)
+            for _ in range(2)]
+    wait_for(lambda: all(cluster.job_state(job).get("JobState") in ("COMPLETED", "FAILED")
+                         for job in jobs), timeout=90, every=0.2)
+    return [cluster.job_state(job)["JobState"] for job in jobs]
+
+
 def test_two_batch_jobs_run_at_the_same_time(slurm_cluster: SlurmCluster,
                                              tmp_path: Path) -> None:
     if slurm_cluster.cpus < 2:
         pytest.skip("the machine has one CPU")
-    # each job waits (up to 60 s) until both have started: both succeed only if concurrent
-    barrier = (f"touch {tmp_path}/started-$SLURM_JOB_ID; for i in $(seq 600); do "
-               f"[ $(ls {tmp_path} | grep -c started-) -ge 2 ] && exit 0; sleep 0.1; done; exit 1")
-    jobs = [_submit(slurm_cluster, f"--output={tmp_path}/out-%j", "--wrap", barrier)
-            for _ in range(2)]
-    wait_for(lambda: all(slurm_cluster.job_state(job).get("JobState") in ("COMPLETED", "FAILED")
-                         for job in jobs), timeout=90, every=0.2)
-    assert [slurm_cluster.job_state(job)["JobState"] for job in jobs] == ["COMPLETED"] * 2
+    assert _run_together(slurm_cluster, tmp_path) == ["COMPLETED"] * 2
+
+
+def test_jobs_that_ask_to_oversubscribe_share_the_cpus(slurm_cluster: SlurmCluster,
+                                                       tmp_path: Path) -> None:
+    # each asks for every CPU of the node: together only because both oversubscribe
+    assert _run_together(slurm_cluster, tmp_path, "--oversubscribe",
+                         f"--ntasks={slurm_cluster.cpus}") == ["COMPLETED"] * 2
 
 
 def test_a_job_asking_for_more_cpus_than_exist_is_held_pending_with_a_reason(
@@ -190,8 +201,7 @@ def test_two_clusters_are_private_and_leave_etc_and_system_munge_alone(
 
 
 def test_stop_leaves_no_process_of_the_cluster() -> None:
-    if slurm.missing_programs():
-        pytest.skip("Slurm/munge not installed")
+    slurm.require_slurm()
     cluster = slurm.start_cluster()
     root = cluster.root
     daemons = {process.pid for process in cluster.processes.values()}
@@ -205,8 +215,7 @@ def test_stop_leaves_no_process_of_the_cluster() -> None:
 
 
 def test_a_cluster_of_a_killed_test_process_is_reaped_by_the_next(tmp_path: Path) -> None:
-    if slurm.missing_programs():
-        pytest.skip("Slurm/munge not installed")
+    slurm.require_slurm()
     cluster = slurm.start_cluster()
     root = cluster.root
     (root / "owner.pid").write_text("999999999")  # no such process: the owner is gone
@@ -242,8 +251,7 @@ def test_mpi_ranks_started_by_srun_over_pmix_allreduce(two_nodes: SlurmCluster,
 
 
 def test_a_failed_node_fails_its_job_naming_the_node(tmp_path: Path) -> None:
-    if slurm.missing_programs():
-        pytest.skip("Slurm/munge not installed")
+    slurm.require_slurm()
     with slurm.running_cluster(nodes=2, cpus=1) as cluster:
         job = _submit(cluster, "--no-requeue", "--nodes=2", "--ntasks=2",
                       f"--output={tmp_path}/out", "--wrap", "srun sleep 300")
