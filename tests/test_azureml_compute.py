@@ -249,6 +249,9 @@ def test_a_clusters_status_nodes_and_settings_as_v1_gives_them(
     listed = cluster_workspace.compute_targets["cpu-cluster"]
     assert listed.get_status().current_node_count == 1
     assert listed.provisioning_state == "Succeeded"
+    assert (listed.vm_size, listed.vm_priority) == ("STANDARD_D2_V2", "dedicated")
+    assert listed.scale_settings == ScaleSettings(1, 2, 1800)
+    assert listed.status.current_node_count == 1  # v1's attribute, read now
     assert "cpu-cluster" in {t.name for t in ComputeTarget.list(cluster_workspace)}
     assert cpu_cluster.get()["properties"]["computeType"] == "AmlCompute"
     assert list(cpu_cluster.get_active_runs()) == []

@@ -41,7 +41,7 @@ from runyard.compute.base import ComputeTarget, NodeOversubscribedWarning
 from runyard.errors import ComputeTargetException, ValidationError
 
 if TYPE_CHECKING:
-    from runyard.compute.status import ComputeStatus
+    from runyard.compute.status import ComputeStatus, ScaleSettings
     from runyard.workspace import Workspace
 
 RAY_STATE = "ray"          # <workspace>/.runyard/ray/<name>/: token, node processes, logs
@@ -162,6 +162,29 @@ class RayCompute(ComputeTarget):
         """Ray's temp folder for an owned cluster's nodes (its own, see _ray_ports)."""
         folder = self.config.get("temp_dir")
         return Path(folder) if folder else None
+
+    @property
+    def vm_size(self) -> str | None:
+        """v1's vm_size: the Azure size the nodes were made from (None for node_resources)."""
+        size: Any = self.config.get("vm_size")
+        return str(size) if size else None
+
+    @property
+    def vm_priority(self) -> str:
+        return str(self.config.get("vm_priority") or "dedicated")
+
+    @property
+    def scale_settings(self) -> ScaleSettings:
+        """v1's scale settings: min_nodes, max_nodes, idle_seconds_before_scaledown."""
+        from runyard.compute.status import ScaleSettings
+
+        return ScaleSettings(int(self.config["min_nodes"]), int(self.config["max_nodes"]),
+                             int(self.config["idle_seconds_before_scaledown"]))
+
+    @property
+    def status(self) -> Any:
+        """v1's `status` attribute: `get_status()`, read now."""
+        return self.get_status()
 
     @property
     def resources(self) -> dict[str, Any]:
@@ -475,7 +498,6 @@ class RayCompute(ComputeTarget):
         from runyard.compute.status import (
             ComputeStatus,
             NodeStateCounts,
-            ScaleSettings,
             from_timestamp,
             node_state,
         )
@@ -506,12 +528,9 @@ class RayCompute(ComputeTarget):
             current_node_count=len(nodes), errors=errors,
             modified_time=from_timestamp(self.config.get("modified_at")),
             node_state_counts=counts, provisioning_state=self.provisioning_state,
-            scale_settings=ScaleSettings(int(self.config["min_nodes"]),
-                                         int(self.config["max_nodes"]),
-                                         int(self.config["idle_seconds_before_scaledown"])),
-            target_node_count=target, vm_priority=self.config.get("vm_priority") or "dedicated",
-            vm_size=self.config.get("vm_size"), name=self.name, type=self.type, nodes=nodes,
-            node_resources=self.resources)
+            scale_settings=self.scale_settings, target_node_count=target,
+            vm_priority=self.vm_priority, vm_size=self.vm_size, name=self.name,
+            type=self.type, nodes=nodes, node_resources=self.resources)
 
     def describe(self) -> dict[str, Any]:
         shown = super().describe()

@@ -12,8 +12,6 @@ cluster. `get_status()` gives v1's `AmlComputeStatus` (runyard's `ComputeStatus`
 
 from __future__ import annotations
 
-from typing import Any
-
 from runyard.azureml._ignored import warn_ignored
 from runyard.azureml._surface import module_getattr, v1_members
 from runyard.azureml.core.compute._ray_backed import RayBacked
@@ -103,25 +101,6 @@ class AmlCompute(RayBacked):
         warn_ignored("AmlCompute.provisioning_configuration", locals(), _IGNORED)
         return AmlComputeProvisioningConfiguration(
             vm_size, vm_priority, min_nodes, max_nodes, idle_seconds_before_scaledown)
-
-    @property
-    def scale_settings(self) -> ScaleSettings:
-        return ScaleSettings(int(self.config["min_nodes"]), int(self.config["max_nodes"]),
-                             int(self.config["idle_seconds_before_scaledown"]))
-
-    @property
-    def vm_size(self) -> str | None:
-        size: Any = self.config.get("vm_size")
-        return str(size) if size else None
-
-    @property
-    def vm_priority(self) -> str:
-        return str(self.config.get("vm_priority") or "dedicated")
-
-    @property
-    def status(self) -> ComputeStatus:
-        """v1's `status` attribute: the cluster's status, read now."""
-        return self.get_status()
 
 
 __getattr__ = module_getattr(__name__)

@@ -109,11 +109,6 @@ class ComputeInstance(RayBacked):
         """Where runyard documents the Ray compute behind a compute instance."""
         return "docs/ray.md"
 
-    @property
-    def vm_size(self) -> str | None:
-        size: Any = self.config.get("vm_size")
-        return str(size) if size else None
-
     def get_status(self) -> ComputeInstanceStatus:  # type: ignore[override]
         """v1's ComputeInstanceStatus: state Running (its node is up), Stopped, Creating
         or Failed; errors say why the node cannot be reached."""
