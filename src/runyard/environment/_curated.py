@@ -43,7 +43,8 @@ def curated(name: str) -> Environment | None:
     lowered = name.lower()
     if not lowered.startswith("azureml-"):
         return None
-    from runyard.environment._definition import Environment, EnvironmentFallbackWarning
+    from runyard.environment._definition import Environment
+    from runyard.environment._dependencies import EnvironmentFallbackWarning
 
     if any(word in lowered for word in _REFUSED):
         raise ValidationError(
