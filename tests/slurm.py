@@ -300,7 +300,7 @@ class SlurmCluster:
         if name not in self.nodes:
             raise ValueError(f"no node {name!r} in cluster {self.cluster_name}; "
                              f"nodes: {', '.join(self.nodes)}")
-        marker = f"{NODE_MARKER}={self.root}:{name}".encode()
+        marker = f"{NODE_MARKER}={self.root}/{name}".encode()
         step_env = (f"SLURM_CONF={self.conf}".encode(), f"SLURMD_NODENAME={name}".encode())
 
         def on_node() -> list[int]:
@@ -337,7 +337,7 @@ class SlurmCluster:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(10)
-        strays = _kill_and_wait(lambda: processes_mentioning(str(self.root)),
+        strays = _kill_and_wait(lambda: processes_mentioning(f"{self.root}/"),
                                 f"Slurm cluster {self.cluster_name}")
         shutil.rmtree(self.root, ignore_errors=True)
         return strays
@@ -355,7 +355,7 @@ def reap_abandoned(base: Path | None = None) -> list[Path]:
             continue
         if owner > 0 and _alive(owner):
             continue
-        _kill_and_wait(functools.partial(processes_mentioning, str(root)), str(root))
+        _kill_and_wait(functools.partial(processes_mentioning, f"{root}/"), str(root))
         shutil.rmtree(root, ignore_errors=True)
         removed.append(root)
     return removed
@@ -447,7 +447,7 @@ def start_cluster(*, nodes: int = 1, cpus: int | None = None, memory_mb: int | N
         for name in cluster.nodes:
             _spawn(cluster, f"slurmd-{name}",
                    [str(find_program("slurmd")), "-D", "-f", str(cluster.conf), "-N", name],
-                   **{NODE_MARKER: f"{root}:{name}"})
+                   **{NODE_MARKER: f"{root}/{name}"})
         _wait(cluster, f"nodes {', '.join(cluster.nodes)} idle",
               lambda: cluster.node_states() == dict.fromkeys(cluster.nodes, "idle"), deadline)
     except BaseException:
