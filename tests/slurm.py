@@ -407,27 +407,46 @@ def _spawn(cluster: SlurmCluster, name: str, command: list[str],
 
 def _wait(cluster: SlurmCluster, what: str, ready: Callable[[], object],
           deadline: float) -> None:
-    while not ready():
+    while True:
         dead = [name for name, process in cluster.processes.items() if process.poll() is not None]
         if dead or time.monotonic() > deadline:
             why = f"{', '.join(dead)} exited" if dead else "timed out"
             raise SlurmStartError(f"Slurm cluster {cluster.cluster_name}: {what}: {why}\n"
                                   f"{cluster.logs()}")
+        try:
+            if ready():
+                return
+        except subprocess.TimeoutExpired:
+            pass            # a client command that hung (a port not answering yet)
         time.sleep(0.05)
 
 
 def start_cluster(*, nodes: int = 1, cpus: int | None = None, memory_mb: int | None = None,
-                  timeout: float = 60) -> SlurmCluster:
+                  timeout: float = 60, attempts: int = 3) -> SlurmCluster:
     """Write the configuration into a new folder, start munged, slurmctld and one slurmd
     per node, and return once every node is idle. `cpus` and `memory_mb` are per node
-    (default: this machine's). On failure everything started is stopped again."""
+    (default: this machine's). On failure everything started is stopped again; a port
+    taken between choosing it and binding it means another try, with new ports."""
     missing = missing_programs()
     if missing:
         raise SlurmNotAvailable(f"Slurm/munge programs not installed: {', '.join(missing)} "
                                 "(make system-deps installs slurm-wlm and munge)")
     started = time.monotonic()
-    deadline = started + timeout
     reap_abandoned()
+    for attempt in range(1, attempts + 1):
+        try:
+            cluster = _start(nodes, cpus, memory_mb, deadline=started + timeout)
+        except SlurmStartError as error:
+            if attempt == attempts or "Address already in use" not in str(error):
+                raise
+            continue
+        cluster.started_in = time.monotonic() - started
+        return cluster
+    raise AssertionError("unreachable")
+
+
+def _start(nodes: int, cpus: int | None, memory_mb: int | None,
+           deadline: float) -> SlurmCluster:
     root = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
     root.chmod(0o755)
     (root / "owner.pid").write_text(str(os.getpid()))
@@ -442,7 +461,7 @@ def start_cluster(*, nodes: int = 1, cpus: int | None = None, memory_mb: int | N
         _spawn(cluster, "slurmctld", [str(find_program("slurmctld")), "-D", "-f",
                                       str(cluster.conf)])
         _wait(cluster, "slurmctld answering",
-              lambda: "UP" in cluster.run("scontrol", "ping", check=False, timeout=10).stdout,
+              lambda: "UP" in cluster.run("scontrol", "ping", check=False, timeout=3).stdout,
               deadline)
         for name in cluster.nodes:
             _spawn(cluster, f"slurmd-{name}",
@@ -454,7 +473,6 @@ def start_cluster(*, nodes: int = 1, cpus: int | None = None, memory_mb: int | N
         with contextlib.suppress(Exception):
             cluster.stop(timeout=5)
         raise
-    cluster.started_in = time.monotonic() - started
     return cluster
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -262,3 +263,29 @@ def test_a_failed_node_fails_its_job_naming_the_node(tmp_path: Path) -> None:
         assert cluster.node_states() == {"node1": "idle", "node2": "down"}
         wait_for(lambda: "Node failure on node2" in (tmp_path / "out").read_text(),
                  timeout=30, every=0.1)
+
+
+def test_a_port_taken_before_the_daemons_bind_it_means_a_retry_with_new_ports(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    slurm.require_slurm()
+    taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    chosen: list[list[int]] = []
+    real_free_ports = slurm.free_ports
+
+    def first_the_taken_port(count: int) -> list[int]:
+        ports = real_free_ports(count)
+        if not chosen:
+            ports[0] = taken.getsockname()[1]       # slurmctld's port
+        chosen.append(ports)
+        return ports
+
+    monkeypatch.setattr(slurm, "free_ports", first_the_taken_port)
+    try:
+        with slurm.running_cluster() as cluster:
+            assert len(chosen) == 2
+            assert cluster.slurmctld_port == chosen[1][0] != taken.getsockname()[1]
+            assert cluster.node_states() == {cluster.node_name: "idle"}
+    finally:
+        taken.close()
