@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from runyard._registry import Registry
 from runyard._validation import artifact_path
 from runyard.errors import UnknownBackendError
 
@@ -87,18 +88,20 @@ class ArtifactStore(abc.ABC):
     def _open(self, key: str) -> BinaryIO: ...
 
 
-_SCHEMES = ("file",)
+#: artifact stores by URL scheme; plugins: the `runyard.artifact_stores` entry-point group
+ARTIFACT_STORES: Registry[ArtifactStore] = Registry(
+    "runyard.artifact_stores", {"file": "runyard.artifacts.local:LocalArtifactStore"},
+    lambda scheme, valid: UnknownBackendError(
+        f"no artifact store for {scheme!r}; known schemes: {', '.join(valid)}", valid=valid))
 
 
 def open_artifact_store(url: str) -> ArtifactStore:
     """Open the artifact store at `url` (file:///path now; object stores later)."""
     scheme = url.split("://", 1)[0] if "://" in url else ""
-    if scheme == "file":
-        from runyard.artifacts.local import LocalArtifactStore
-
-        return LocalArtifactStore(url)
-    raise UnknownBackendError(
-        f"no artifact store for {scheme or 'a URL without scheme'!r} in {url!r}; "
-        f"known schemes: {', '.join(_SCHEMES)}",
-        url=url, valid=list(_SCHEMES),
-    )
+    if scheme not in ARTIFACT_STORES:
+        raise UnknownBackendError(
+            f"no artifact store for {scheme or 'a URL without scheme'!r} in {url!r}; "
+            f"known schemes: {', '.join(ARTIFACT_STORES.names())}",
+            url=url, valid=ARTIFACT_STORES.names(),
+        )
+    return ARTIFACT_STORES.get(scheme)(url)  # type: ignore[call-arg]

@@ -11,6 +11,7 @@ import builtins
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from runyard._registry import Registry
 from runyard.errors import UnknownComputeTargetError
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class ComputeTarget(abc.ABC):
                 f"compute target {name!r} exists already; get it with "
                 f"ComputeTarget(workspace, {name!r}) or delete it first", name=name)
         kind = getattr(provisioning_configuration, "target_type", None)
-        cls = _types().get(kind) if isinstance(kind, str) else None
+        cls = COMPUTES.get(kind) if isinstance(kind, str) and kind in COMPUTES else None
         create = getattr(cls, "_create", None)
         if create is None:
             raise ComputeTargetException(
@@ -195,7 +196,7 @@ class ComputeTarget(abc.ABC):
             raise ComputeTargetException(
                 f"not a serialized runyard compute target (it needs name and "
                 f"properties.runyard.type/config, as serialize() writes): {object_dict!r}"[:400])
-        found = _types().get(runyard["type"])
+        found = COMPUTES.get(runyard["type"]) if runyard["type"] in COMPUTES else None
         if found is None or (cls is not ComputeTarget and not issubclass(found, cls)
                              and not issubclass(cls, found)):
             raise ComputeTargetException(
@@ -241,11 +242,14 @@ class ComputeTarget(abc.ABC):
         return f"{type(self).__name__}(name={self.name!r})"
 
 
-def _types() -> dict[str, type[ComputeTarget]]:
-    from runyard.compute.local import LocalCompute
-    from runyard.compute.ray import RayCompute
-
-    return {LocalCompute.type: LocalCompute, RayCompute.type: RayCompute}
+#: compute target classes by type name; each class names its executor (`executor`).
+#: Plugins: the `runyard.computes` entry-point group.
+COMPUTES: Registry[ComputeTarget] = Registry(
+    "runyard.computes",
+    {"local": "runyard.compute.local:LocalCompute",
+     "ray": "runyard.compute.ray:RayCompute"},
+    lambda kind, valid: UnknownComputeTargetError(
+        f"no compute type {kind!r}; known types: {', '.join(valid)}", valid=valid))
 
 
 def _ensure_local(workspace: Workspace) -> None:
@@ -273,11 +277,11 @@ def get_compute_target(workspace: Workspace, target: str | ComputeTarget | None)
         raise UnknownComputeTargetError(
             f"unknown compute target {name!r}; this workspace has: {', '.join(known)}",
             name=name, valid=known)
-    cls = _types().get(row["type"])
-    if cls is None:
+    if row["type"] not in COMPUTES:
         raise UnknownComputeTargetError(
             f"compute target {name!r} has type {row['type']!r}, which this version of "
-            f"runyard cannot run; known types: {', '.join(_types())}", name=name)
+            f"runyard cannot run; known types: {', '.join(COMPUTES.names())}", name=name)
+    cls = COMPUTES.get(row["type"])
     return cls(workspace, name, dict(row["config"]))
 
 

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
+from runyard._registry import Registry
 from runyard.errors import EnvironmentBuildError, ValidationError
 
 
@@ -125,12 +126,15 @@ class CondaBuilder(EnvironmentBuilder):
                        what="uv pip install")
 
 
-_BUILDERS: dict[str, type[EnvironmentBuilder]] = {"uv": UvBuilder, "conda": CondaBuilder}
+#: environment builders by name; plugins: the `runyard.environment_builders` entry points
+BUILDERS: Registry[EnvironmentBuilder] = Registry(
+    "runyard.environment_builders",
+    {"uv": "runyard.environment._builders:UvBuilder",
+     "conda": "runyard.environment._builders:CondaBuilder"},
+    lambda kind, valid: ValidationError(
+        f"no environment builder {kind!r} on this machine; builders: {', '.join(valid)}",
+        kind=kind, valid=valid))
 
 
 def builder_for(kind: str) -> EnvironmentBuilder:
-    cls = _BUILDERS.get(kind)
-    if cls is None:
-        raise ValidationError(f"no environment builder {kind!r} on this machine; builders: "
-                              f"{', '.join(_BUILDERS)}", kind=kind, valid=list(_BUILDERS))
-    return cls()
+    return BUILDERS.get(kind)()

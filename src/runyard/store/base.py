@@ -10,6 +10,7 @@ import abc
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from runyard._registry import Registry
 from runyard.errors import UnknownBackendError
 
 MetricRow = tuple[str, str, str, int | None, float | None, str | None, float, int]
@@ -156,18 +157,23 @@ class AbstractStore(abc.ABC):
         """Release connections."""
 
 
-_SQL_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "postgresql+psycopg2")
+_SQL = "runyard.store.sql:SqlStore"
+#: run history backends by URL scheme; plugins: the `runyard.stores` entry-point group
+STORES: Registry[AbstractStore] = Registry(
+    "runyard.stores",
+    {"sqlite": _SQL, "postgresql": _SQL, "postgresql+psycopg": _SQL, "postgresql+psycopg2": _SQL},
+    lambda scheme, valid: UnknownBackendError(
+        f"no run history backend for {scheme!r}; known schemes: {', '.join(valid)}",
+        valid=valid))
 
 
 def open_store(url: str) -> AbstractStore:
     """Open the run history at `url` (sqlite:///..., postgresql://...)."""
     scheme = url.split(":", 1)[0]
-    if scheme in _SQL_SCHEMES:
-        from runyard.store.sql import SqlStore
-
-        return SqlStore(url)
-    raise UnknownBackendError(
-        f"no run history backend for {scheme!r} in store URL {url!r}; "
-        f"known schemes: {', '.join(_SQL_SCHEMES)}",
-        url=url, valid=list(_SQL_SCHEMES),
-    )
+    if scheme not in STORES:
+        raise UnknownBackendError(
+            f"no run history backend for {scheme!r} in store URL {url!r}; "
+            f"known schemes: {', '.join(STORES.names())}",
+            url=url, valid=STORES.names(),
+        )
+    return STORES.get(scheme)(url)  # type: ignore[call-arg]
