@@ -25,7 +25,8 @@ def test_builtins_are_imported_only_when_used() -> None:
     registry: Registry[object] = Registry(
         "runyard.tests_none", {"nanny": "tabnanny:NannyNag"},
         lambda name, valid: KeyError(name))
-    assert registry.names() == ["nanny"] and "nanny" in registry
+    assert registry.names() == ["nanny"]
+    assert "nanny" in registry
     assert "tabnanny" not in sys.modules
     assert registry.get("nanny").__name__ == "NannyNag"
     assert "tabnanny" in sys.modules
@@ -44,7 +45,8 @@ def test_unknown_names_list_the_valid_ones(workspace: Workspace) -> None:
                        match=r"'k8s' has type 'kubernetes'.*known types: local, ray"):
         get_compute_target(workspace, "k8s")
     assert STORES.names()[:2] == ["sqlite", "postgresql"]
-    assert "file" in ARTIFACT_STORES.names() and "uv" in BUILDERS.names()
+    assert "file" in ARTIFACT_STORES.names()
+    assert "uv" in BUILDERS.names()
     assert COMPUTES.names()[:2] == ["local", "ray"]
 
 
