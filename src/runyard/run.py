@@ -594,7 +594,8 @@ class Run:
     def _log_names(self) -> builtins.list[str]:
         stored = [n for n in self.get_file_names() if n.startswith("logs/")]
         live = self._live_logs()
-        if live.is_dir():
+        # the supervisor removes its scratch folder when the run ends, at any moment
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
             stored += [f"logs/{p.name}" for p in sorted(live.iterdir()) if p.is_file()]
         return sorted(set(stored))
 
