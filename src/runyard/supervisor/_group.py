@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runyard._local import read_tail
+from runyard.distributed.completion import Member, judge
 from runyard.distributed.plan import Plan, ProcessSpec
 from runyard.supervisor import _processes
-
-STRAGGLER_SECONDS = 10.0  # after the deciding process succeeded, how long the rest may take
 
 # Each rank started by mpirun names its log and channel by its rank, and exports what
 # every runyard process gets.
@@ -69,7 +68,6 @@ class ProcessGroup:
         self.channels = channels
         self.running: list[tuple[ProcessSpec | None, subprocess.Popen[bytes]]] = []
         self._decided_at: float | None = None
-        self._succeeded: set[int] = set()
 
     @property
     def pids(self) -> set[int]:
@@ -134,25 +132,19 @@ class ProcessGroup:
         return f"{prefix}{what}" + (f": {last}" if last else "")
 
     def poll(self) -> Outcome | None:
-        """The run's outcome once it is decided, else None."""
-        for spec, process in self.running:
+        """The run's outcome once it is decided (runyard.distributed.completion), else None."""
+        members = [Member(decides=spec is None or spec.decides,
+                          serves=spec is not None and spec.serves,
+                          returncode=process.poll())
+                   for spec, process in self.running]
+        verdict = judge(members, self._decided_at, time.monotonic())
+        self._decided_at = verdict.decided_at
+        if verdict.failed is not None:
+            spec, process = self.running[verdict.failed]
             returncode = process.poll()
-            if returncode is None or process.pid in self._succeeded:
-                continue
-            if returncode != 0:
-                if spec is not None and spec.serves and self._decided_at is not None:
-                    continue  # stopped after the decision
-                return Outcome(False, self._failure(spec, returncode))
-            self._succeeded.add(process.pid)
-        deciders = [p for s, p in self.running if s is None or s.decides]
-        if all(p.pid in self._succeeded for p in deciders):
-            if self._decided_at is None:
-                self._decided_at = time.monotonic()
-            others = [p for s, p in self.running
-                      if s is not None and not s.serves and p.pid not in self._succeeded]
-            if not others or time.monotonic() - self._decided_at > STRAGGLER_SECONDS:
-                return Outcome(True)
-        return None
+            assert returncode is not None, "a failed process has ended"
+            return Outcome(False, self._failure(spec, returncode))
+        return Outcome(True) if verdict.ok else None
 
     def wait(self) -> None:
         for _, process in self.running:
