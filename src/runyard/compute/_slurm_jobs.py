@@ -64,7 +64,7 @@ export RUNYARD_CHANNEL="$RUNYARD_CHANNEL_DIR/$r.bin"
 exec "$@"
 """
 
-_LEAKED_PREFIXES = ("SLURM_", "SBATCH_", "SRUN_", "SALLOC_")
+_LEAKED_PREFIXES = ("SLURM_", "SLURMD_", "SBATCH_", "SRUN_", "SALLOC_")
 _KEEP = frozenset({"SLURM_CONF"})
 
 
@@ -460,13 +460,15 @@ class Step:
 
 
 def srun_options(*, job_id: str | None, name: str, nodes: Sequence[str], tasks: int,
-                 output: Path, overcommit: bool = False,
+                 output: Path, workdir: Path | None = None, overcommit: bool = False,
                  mpi: str | None = None) -> list[str]:
-    """srun's options for one step of `tasks` tasks on `nodes`, sharing the job's CPUs with
-    the other steps (`--overlap`), writing every task's output to `output` (`%t` in it is
-    the task's rank in the step)."""
+    """srun's options for one step of `tasks` tasks on `nodes`, in `workdir` (a step
+    started from outside the job starts in srun's own folder otherwise), sharing the
+    job's CPUs with the other steps (`--overlap`), writing every task's output to `output`
+    (`%t` in it is the task's rank in the step)."""
     options = ["srun", *([f"--jobid={job_id}"] if job_id else []), f"--job-name={name}",
                f"--nodes={len(nodes)}", f"--ntasks={tasks}", f"--nodelist={','.join(nodes)}",
+               *([f"--chdir={workdir}"] if workdir else []),
                "--overlap", "--input=none", f"--output={output}", f"--error={output}",
                "--open-mode=append", "--kill-on-bad-exit=1"]
     if len(nodes) > 1:
@@ -480,24 +482,25 @@ def srun_options(*, job_id: str | None, name: str, nodes: Sequence[str], tasks: 
 
 def plan_steps(plan: Plan, command: Sequence[str], *, job_id: str | None,
                node_names: Sequence[str], env: Mapping[str, str], run_dir: Path,
-               channels: Path, tasks_per_node: int | None = None,
-               mpi: str = "pmix") -> list[Step]:
-    """The job steps that start `plan`'s processes running `command`: one step per
-    process (`direct`), each on its node with its own environment; or, for an `mpirun`
-    plan, one `srun --mpi=pmix` step for every rank (no mpirun, no ssh). `node_names`
-    are the job's nodes by node rank; `tasks_per_node` what the job holds per node (more
-    processes than that on a node means --overcommit). `env` is every process's base."""
+               channels: Path, workdir: Path | None = None,
+               tasks_per_node: int | None = None, mpi: str = "pmix") -> list[Step]:
+    """The job steps that start `plan`'s processes running `command` in `workdir`: one
+    step per process (`direct`), each on its node with its own environment; or, for an
+    `mpirun` plan, one `srun --mpi=pmix` step for every rank (no mpirun, no ssh).
+    `node_names` are the job's nodes by node rank; `tasks_per_node` what the job holds
+    per node (more processes than that on a node means --overcommit). `env` is every
+    process's base; logs go to `run_dir`/logs/<role>_<index>.txt."""
     if len(node_names) < plan.node_count:
         raise ValidationError(f"the plan has {plan.node_count} nodes and the job "
                               f"{len(node_names)}: {', '.join(node_names)}")
     if plan.launcher == "mpirun":
         return [_mpi_step(plan, command, job_id, node_names, env, run_dir, channels,
-                          tasks_per_node, mpi)]
+                          workdir, tasks_per_node, mpi)]
     steps = []
     for spec in plan.processes:
         node = node_names[spec.node_rank]
         argv = [*srun_options(job_id=job_id, name=spec.name, nodes=[node], tasks=1,
-                              output=run_dir / spec.log_name), *command]
+                              output=run_dir / spec.log_name, workdir=workdir), *command]
         steps.append(Step(spec.name, tuple(argv),
                           {**env, **spec.env,
                            "RUNYARD_CHANNEL": str(channels / f"{spec.rank}.bin")},
@@ -507,11 +510,12 @@ def plan_steps(plan: Plan, command: Sequence[str], *, job_id: str | None,
 
 def _mpi_step(plan: Plan, command: Sequence[str], job_id: str | None,
               node_names: Sequence[str], env: Mapping[str, str], run_dir: Path,
-              channels: Path, tasks_per_node: int | None, mpi: str) -> Step:
+              channels: Path, workdir: Path | None, tasks_per_node: int | None,
+              mpi: str) -> Step:
     per_node = plan.world_size // plan.node_count
     used = list(node_names[:plan.node_count])
     argv = [*srun_options(job_id=job_id, name="mpi", nodes=used, tasks=plan.world_size,
-                          output=run_dir / "logs" / "worker_%t.txt",
+                          output=run_dir / "logs" / "worker_%t.txt", workdir=workdir,
                           overcommit=tasks_per_node is not None and per_node > tasks_per_node,
                           mpi=mpi),
             "/bin/sh", "-c", RANK_WRAPPER, "sh", *command]
@@ -737,6 +741,7 @@ _NODE_FAILURE = re.compile(r"Node failure on (\S+)")
 
 def node_failure(srun_output: str) -> str | None:
     """The node srun names when a node of its step failed (`srun: error: Node failure on
-    node2`), else None."""
+    node2`), else None. Read it before trusting srun's exit code: Slurm 22.05's srun
+    exits 0 for a step whose node failed under it."""
     found = _NODE_FAILURE.search(srun_output)
     return found.group(1).rstrip(".,;") if found else None

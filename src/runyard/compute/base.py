@@ -221,7 +221,8 @@ class ComputeTarget(abc.ABC):
         dashboard's address."""
         from runyard.errors import ComputeTargetException
 
-        if getattr(attach_configuration, "address", None) is None:
+        if getattr(attach_configuration, "address", None) is None and \
+                not getattr(attach_configuration, "attaches", False):  # Slurm's has none
             raise ComputeTargetException(
                 f"attach takes a configuration with the address of an existing cluster, "
                 f"RayCompute.provisioning_configuration(address='http://HEAD:8265'); got "
@@ -247,7 +248,8 @@ class ComputeTarget(abc.ABC):
 COMPUTES: Registry[ComputeTarget] = Registry(
     "runyard.computes",
     {"local": "runyard.compute.local:LocalCompute",
-     "ray": "runyard.compute.ray:RayCompute"},
+     "ray": "runyard.compute.ray:RayCompute",
+     "slurm": "runyard.compute.slurm:SlurmCompute"},
     lambda kind, valid: UnknownComputeTargetError(
         f"no compute type {kind!r}; known types: {', '.join(valid)}", valid=valid))
 

@@ -128,7 +128,7 @@ class SlurmCompute(ComputeTarget):
         or a Slurm time such as '2:00:00' or '1-12'; None: the partition's limit), with
         `extra_sbatch_args` given to sbatch as they are ('--qos=high', '--constraint=a100')."""
         return SlurmAttachConfiguration(partition, account, time_limit,
-                                        tuple(extra_sbatch_args))
+                                        extra_sbatch_args)  # type: ignore[arg-type]
 
     # -- settings -------------------------------------------------------------------------
     @property
