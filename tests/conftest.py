@@ -33,6 +33,15 @@ def _processes_mentioning(text: str) -> list[int]:
     return found
 
 
+@pytest.fixture(autouse=True)
+def _a_folder_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs in a temporary folder: what a test writes relative to its folder
+    (an interactive run's ./outputs, downloads) never lands in the repository."""
+    folder = tmp_path / "cwd"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Iterator[Workspace]:
     ws = Workspace.create("test", path=tmp_path / "ws")
