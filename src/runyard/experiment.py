@@ -7,6 +7,7 @@ snapshot before the run is written, so bad input leaves no run behind.
 
 from __future__ import annotations
 
+import builtins
 import os
 import time
 import uuid
@@ -15,11 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runyard import _status, _validation
+from runyard.azureml._surface import v1_members
 from runyard.errors import ValidationError
 
 if TYPE_CHECKING:
     from runyard.run import Run
     from runyard.workspace import Workspace
+
+
+_VIEW_TYPES = ("ActiveOnly", "All", "ArchivedOnly")
 
 
 def new_run_id(experiment: str) -> str:
@@ -34,6 +39,7 @@ def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
     return {str(k): "" if v is None else str(v) for k, v in tags.items()}
 
 
+@v1_members("azureml.core.experiment.Experiment")
 class Experiment:
     """Runs grouped under a name: letters, digits, '-' and '_', 1-255 characters.
 
@@ -42,10 +48,108 @@ class Experiment:
         >>> run = exp.submit(ScriptRunConfig(".", "train.py"))  # doctest: +SKIP
     """
 
+    # v1's class constants (its portal links and log identities), kept for code that reads them
+    DELIM = "#"
+    EXPERIMENT_ID_PATH = "/experiments/id/{0}"
+    EXPERIMENT_NAME_PATH = "/experiments/{0}"
+    TID_FMT = "&tid={0}"
+    WORKSPACE_FMT = "?wsid=/subscriptions/{0}/resourcegroups/{1}/workspaces/{2}"
+
     def __init__(self, workspace: Workspace, name: str, **azure_arguments: Any) -> None:
         self.workspace = workspace
         self.name = _validation.experiment_name(name)
         self.id = workspace.store.ensure_experiment(self.name)
+        self._row: dict[str, Any] | None = None
+
+    # -- v1's tags and archival, stored on the experiment ---------------------------------
+    def _stored(self) -> dict[str, Any]:
+        if self._row is None:
+            self.refresh()
+        assert self._row is not None
+        return self._row
+
+    def refresh(self) -> None:
+        """Read the experiment's tags and archival time from the run history again."""
+        for row in self.workspace.store.list_experiments():
+            if row["name"] == self.name:
+                self._row = row
+                return
+        raise ValidationError(f"experiment {self.name!r} is no longer in workspace "
+                              f"{self.workspace.name!r} (deleted)", name=self.name)
+
+    @property
+    def tags(self) -> dict[str, str | None]:
+        """The experiment's tags (a copy; change them with tag, set_tags, remove_tags)."""
+        return dict(self._stored()["tags"] or {})
+
+    @property
+    def archived_time(self) -> str | None:
+        """When the experiment was archived (ISO 8601, UTC); None while it is active."""
+        archived = self._stored()["archived_at"]
+        if archived is None:
+            return None
+        from datetime import UTC, datetime
+
+        return datetime.fromtimestamp(archived, UTC).isoformat()
+
+    @property
+    def identity(self) -> str:
+        """v1's log identity: "Experiment#<name>"."""
+        return f"Experiment{self.DELIM}{self.name}"
+
+    def tag(self, key: str, value: str | None = None) -> None:
+        """Tag the experiment with `key` (and an optional value), as v1 does."""
+        self.set_tags({key: value})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Add or change tags; tags not named are kept."""
+        if not isinstance(tags, Mapping):
+            raise ValidationError(f"tags must be a dict of str to str, got "
+                                  f"{type(tags).__name__}")
+        clean = {str(k): None if v is None else str(v) for k, v in tags.items()}
+        self._update_tags(clean, [])
+
+    def remove_tags(self, tags: list[str] | str) -> None:
+        """Remove the tags named (a missing one is no error)."""
+        self._update_tags({}, [tags] if isinstance(tags, str) else [str(k) for k in tags])
+
+    def _update_tags(self, tags: Mapping[str, str | None], remove: list[str]) -> None:
+        self.workspace.store.update_experiment_tags(self.name, tags, remove)
+        self._row = None
+
+    def archive(self) -> None:
+        """Archive the experiment: Experiment.list leaves it out unless asked
+        (view_type=ViewType.ArchivedOnly or All); its runs stay, and reactivate()
+        makes it active again."""
+        self.workspace.store.set_experiment_archived(self.name, time.time())
+        self._row = None
+
+    def reactivate(self, new_name: str | None = None) -> None:
+        """Make an archived experiment active again (v1 no longer renames: `new_name`
+        is refused, as v1 refuses it)."""
+        if new_name is not None:
+            raise ValidationError("cannot rename an experiment; reactivate() it under its "
+                                  f"own name {self.name!r}", name=self.name)
+        self.workspace.store.set_experiment_archived(self.name, None)
+        self._row = None
+
+    @staticmethod
+    def delete(workspace: Workspace, experiment_id: int | str) -> None:
+        """Delete an experiment (by id, or by name) that has no runs. runyard keeps run
+        history: an experiment with runs is refused; archive() it to hide it instead."""
+        rows = workspace.store.list_experiments()
+        found = [r for r in rows if experiment_id in (r["id"], r["name"], str(r["id"]))]
+        if not found:
+            raise ValidationError(f"no experiment {experiment_id!r} in workspace "
+                                  f"{workspace.name!r}; known: "
+                                  f"{', '.join(r['name'] for r in rows) or 'none'}")
+        name = found[0]["name"]
+        try:
+            workspace.store.delete_experiment(name)
+        except ValueError as e:
+            raise ValidationError(f"{e}; runyard does not delete run history, so "
+                                  f"experiment {name!r} stays: archive() it to leave it out "
+                                  f"of Experiment.list", name=name) from e
 
     def __repr__(self) -> str:
         return f"Experiment(name={self.name!r}, workspace={self.workspace.name!r})"
@@ -59,9 +163,32 @@ class Experiment:
 
     @classmethod
     def list(cls, workspace: Workspace, experiment_name: str | None = None,
-             **azure_arguments: Any) -> list[Experiment]:
-        return [cls(workspace, row["name"]) for row in workspace.store.list_experiments()
-                if experiment_name is None or row["name"] == experiment_name]
+             view_type: str = "ActiveOnly", tags: str | Mapping[str, Any] | None = None,
+             **azure_arguments: Any) -> builtins.list[Experiment]:
+        """The workspace's experiments: active ones (v1's default), archived ones
+        (view_type="ArchivedOnly") or all ("All"); `tags` a key or {key: value} to match."""
+        if view_type not in _VIEW_TYPES:
+            raise ValidationError(f"view_type {view_type!r} is not one of "
+                                  f"{', '.join(_VIEW_TYPES)}", valid=_VIEW_TYPES)
+        wanted = {tags: None} if isinstance(tags, str) else dict(tags or {})
+        found = []
+        for row in workspace.store.list_experiments():
+            archived = row["archived_at"] is not None
+            if experiment_name is not None and row["name"] != experiment_name:
+                continue
+            if (view_type == "ActiveOnly" and archived) or \
+                    (view_type == "ArchivedOnly" and not archived):
+                continue
+            stored = row["tags"] or {}
+            if any(k not in stored or (v is not None and stored[k] != str(v))
+                   for k, v in wanted.items()):
+                continue
+            experiment = cls.__new__(cls)
+            experiment.workspace, experiment.name, experiment.id = \
+                workspace, row["name"], row["id"]
+            experiment._row = row
+            found.append(experiment)
+        return found
 
     def submit(self, config: Any, tags: Mapping[str, Any] | None = None,
                *, _parent_id: str | None = None, **kwargs: Any) -> Run:

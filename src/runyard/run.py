@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from runyard import _status, _validation
 from runyard._local import read_tail
 from runyard._procfs import is_supervisor_of, supervisors_of
+from runyard.azureml._surface import v1_members
 from runyard.errors import (
     ArtifactNotFoundError,
     FileExistsNoOverwriteError,
@@ -84,6 +85,7 @@ def reconcile(workspace: Workspace, row: dict[str, Any]) -> dict[str, Any]:
     return store.get_run(row["id"])
 
 
+@v1_members("azureml.core.run.Run")
 class Run:
     """A run of an experiment, as stored in the run history.
 
@@ -93,10 +95,39 @@ class Run:
         >>> run.get_metrics()["accuracy"]                    # doctest: +SKIP
     """
 
+    # v1's class constants (its portal links and log identities), kept for code that reads them
+    DELIM = "#"
+    EXPERIMENT_ID_PATH = "/experiments/id/{0}"
+    EXPERIMENT_NAME_PATH = "/experiments/{0}"
+    RUN_PATH = "/runs/{0}"
+    RUN_TYPE = "azureml.scriptrun"  # v1's ScriptRun.RUN_TYPE (ScriptRun is Run here)
+    TID_FMT = "&tid={0}"
+    WORKSPACE_FMT = "?wsid=/subscriptions/{0}/resourcegroups/{1}/workspaces/{2}"
+
     def __init__(self, experiment: Experiment, run_id: str, **azure_arguments: Any) -> None:
         self.experiment = experiment
         self.id = run_id
         self._row: dict[str, Any] | None = None
+
+    @property
+    def identity(self) -> str:
+        """v1's log identity: "Run#<run id>"."""
+        return f"Run{self.DELIM}{self.id}"
+
+    # -- secrets: environment variables, not Key Vault --------------------------------------
+    def get_secret(self, name: str) -> str:
+        """The secret `name` from the environment (`name`, else NAME with '-' as '_'): runyard
+        has no Key Vault, so a run gets its secrets as environment variables
+        (RunConfiguration.environment_variables). Unset: ValidationError naming them."""
+        from runyard._secrets import get_secret
+
+        return get_secret(name)
+
+    def get_secrets(self, secrets: builtins.list[str]) -> dict[str, str | None]:
+        """{name: value} for each secret, None for those not set (v1's not-found)."""
+        from runyard._secrets import get_secrets
+
+        return get_secrets(secrets)
 
     # -- inside a training script -------------------------------------------------------
     @classmethod
@@ -710,6 +741,49 @@ class Run:
 
     def flush(self, timeout_seconds: int = 300) -> None:
         """Nothing to wait for: the client writes to the run history at once."""
+
+    def take_snapshot(self, file_or_folder_path: str | os.PathLike[str]) -> str:
+        """Snapshot a folder (or one file) as the run's source code and make it the run's
+        snapshot (what restore_snapshot() gives by default); returns the snapshot id."""
+        import shutil
+        import tempfile
+
+        from runyard.artifacts import snapshot
+        from runyard.errors import ValidationError
+
+        source = Path(file_or_folder_path)
+        if source.is_dir():
+            taken = snapshot.take(source, self.workspace.artifacts)
+        elif source.is_file():
+            with tempfile.TemporaryDirectory(prefix="runyard-snapshot-") as folder:
+                shutil.copy2(source, Path(folder) / source.name)
+                taken = snapshot.take(folder, self.workspace.artifacts)
+        else:
+            raise ValidationError(f"take_snapshot: {str(file_or_folder_path)!r} is neither a "
+                                  f"file nor a folder", path=str(file_or_folder_path))
+        self.workspace.store.set_snapshot(self.id, taken.id)
+        self._row = None
+        return taken.id
+
+    def clean(self) -> builtins.list[str]:
+        """Remove the run's scratch folder on this machine (its working directory and live
+        logs; what was uploaded stays in the run history); returns the files removed. A
+        run still active is refused: its processes use that folder."""
+        import shutil
+
+        from runyard.errors import ValidationError
+
+        status = self._fetch()["status"]
+        if status not in _status.TERMINAL:
+            raise ValidationError(f"run {self.id} is {status}; clean() removes its working "
+                                  f"folder, so wait for it to end (wait_for_completion) or "
+                                  f"cancel() it first", run_id=self.id)
+        folder = self.workspace.run_dir(self.id)
+        if not folder.is_dir():
+            return []
+        removed = sorted(str(p) for p in folder.rglob("*") if not p.is_dir())
+        shutil.rmtree(folder)
+        return removed
 
     def child_run(self, name: str | None = None, run_id: str | None = None,
                   outputs: str | os.PathLike[str] | None = None) -> Run:

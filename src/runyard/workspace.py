@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from runyard.artifacts import ArtifactStore
     from runyard.compute import ComputeTarget
     from runyard.data import Datastore
+    from runyard.data._dataset_base import AbstractDataset
     from runyard.environment import Environment
     from runyard.experiment import Experiment
     from runyard.models import Model
@@ -189,6 +190,19 @@ class Workspace:
         from runyard.data import Datastore
 
         return Datastore.get_default(self)
+
+    def set_default_datastore(self, name: str) -> None:
+        """Make the registered datastore `name` the default (v1's set_default_datastore)."""
+        from runyard.data import Datastore
+
+        Datastore(self, name).set_as_default()
+
+    @property
+    def datasets(self) -> dict[str, AbstractDataset]:
+        """Registered datasets, the latest version of each, by name (v1's ws.datasets)."""
+        from runyard.data._dataset_base import AbstractDataset
+
+        return AbstractDataset.get_all(self)
 
     @property
     def compute_targets(self) -> dict[str, ComputeTarget]:

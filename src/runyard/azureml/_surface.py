@@ -100,6 +100,25 @@ _SYNAPSE = ("Synapse linked services are Azure resources; read the data through 
 _AZURE_DATASTORE = ("register the storage by URL instead: Datastore.register(ws, name, url), "
                     "with any fsspec URL (az://container/path with adlfs, s3://..., a folder)")
 _TOKEN = "there is no Azure sign-in, hence no token; runyard needs none"
+_LEGACY_DATASET = ("v1's deprecated pre-1.0 Dataset API (Dataset.from_* files, definitions, "
+                   "snapshots, profiles); use Dataset.File.from_files or "
+                   "Dataset.Tabular.from_delimited_files(path=(datastore, 'file.csv')), "
+                   ".register(ws, name) and Dataset.get_by_name(ws, name)")
+_DATACACHE = ("the datacache is an Azure service; mount or download the dataset instead "
+              "(dataset.as_mount(), dataset.as_download())")
+_PARTITIONS = ("partitions and file-metadata filters are not in runyard's datasets; pick files "
+               "with a glob in the path ((datastore, 'data/2024-*/*.csv')) or take/skip/"
+               "random_split")
+_TIME_SERIES = ("timestamp columns and time filters are not in runyard's datasets; filter "
+                "the table from to_pandas_dataframe() with pandas")
+_PROFILES = ("dataset profiles are computed by an Azure service; describe the table from "
+             "to_pandas_dataframe() with pandas (df.describe())")
+_OUTPUT_DATASETS = ("output datasets are v1 pipeline plumbing; write outputs to ./outputs "
+                    "(uploaded with the run) or upload them to a datastore "
+                    "(datastore.upload) and register a dataset on that path")
+_NO_IMAGE = ("runyard builds uv environments, not Docker images; list the Dockerfile's "
+             "Python packages in CondaDependencies (pip or conda packages) instead")
+_AZURE_DOCS = "links to docs.microsoft.com; runyard's documentation is docs/ in its repository"
 
 TABLE: list[tuple[Category, Kind, tuple[str, ...], str, tuple[str, ...]]] = [
     # deployment (issue 16)
@@ -207,9 +226,6 @@ TABLE: list[tuple[Category, Kind, tuple[str, ...], str, tuple[str, ...]]] = [
     ("refused", "method", ("azureml.core.workspace.Workspace.get_default_compute_target",),
      "v1's deprecated default compute; name the target: ComputeTarget(workspace=ws, name=...) "
      "or 'local'", ()),
-    ("refused", "method", ("azureml.core.workspace.Workspace.set_default_datastore",),
-     "the default datastore is always workspaceblobstore, a folder of the workspace; name "
-     "another one where it is used: Datastore(ws, name) or Datastore.get(ws, name)", ()),
     ("refused", "method", ("azureml.core.workspace.Workspace.get_mlflow_tracking_uri",),
      "runyard runs no MLflow tracking server; log with run.log and read with "
      "run.get_metrics()", ()),
@@ -219,6 +235,92 @@ TABLE: list[tuple[Category, Kind, tuple[str, ...], str, tuple[str, ...]]] = [
         "register_azure_data_lake_gen2", "register_azure_file_share", "register_azure_my_sql",
         "register_azure_postgre_sql", "register_azure_sql_database", "register_dbfs",
         "register_hdfs")), _AZURE_DATASTORE, ()),
+    # datasets (v1's legacy Dataset class, datacache, partitions, time series, profiles)
+    ("refused", "method", ("azureml.core.dataset.Dataset.Scenario",), _LEGACY_DATASET, ()),
+    ("refused", "method", tuple(f"azureml.core.dataset.Dataset.{n}" for n in (
+        "archive", "auto_read_files", "compare_profiles", "create_snapshot", "delete_snapshot",
+        "deprecate", "diff", "from_binary_files", "from_delimited_files", "from_excel_files",
+        "from_json_files", "from_pandas_dataframe", "from_parquet_files", "from_sql_query",
+        "generate_profile", "get_all_snapshots", "get_definition", "get_definitions",
+        "get_profile", "get_snapshot", "head", "reactivate", "register", "sample",
+        "to_pandas_dataframe", "to_spark_dataframe", "update", "update_definition")),
+     _LEGACY_DATASET, ()),
+    ("refused", "property", tuple(f"azureml.core.dataset.Dataset.{n}" for n in (
+        "definition", "definition_version", "description", "id", "is_visible", "name",
+        "state", "tags", "workspace")), _LEGACY_DATASET, ()),
+    ("refused", "class", ("azureml.data.DatacacheStore",), _DATACACHE, ()),
+    ("refused", "method", ("azureml.data.FileDataset.as_cache",
+                           "azureml.data.FileDataset.hydrate"), _DATACACHE, ()),
+    ("refused", "method", ("azureml.data.FileDataset.as_hdfs",),
+     "HDFS inputs are for Synapse Spark pools, an Azure service; use dataset.as_mount() or "
+     "dataset.as_download()", ()),
+    ("refused", "method", ("azureml.data.FileDataset.filter",
+                           "azureml.data.FileDataset.get_partition_key_values",
+                           "azureml.data.FileDataset.file_metadata",
+                           "azureml.data.TabularDataset.filter",
+                           "azureml.data.TabularDataset.get_partition_key_values",
+                           "azureml.data.TabularDataset.partition_by"), _PARTITIONS, ()),
+    ("refused", "property", ("azureml.data.FileDataset.partition_keys",
+                             "azureml.data.TabularDataset.partition_keys"), _PARTITIONS, ()),
+    ("refused", "property", ("azureml.data.FileDataset.data_changed_time",
+                             "azureml.data.TabularDataset.data_changed_time"),
+     "runyard does not track when a datastore's files change; register the dataset again "
+     "(a changed definition is a new version) and compare versions", ()),
+    ("refused", "method", tuple(f"azureml.data.TabularDataset.{n}" for n in (
+        "time_after", "time_before", "time_between", "time_recent",
+        "with_timestamp_columns")), _TIME_SERIES, ()),
+    ("refused", "property", ("azureml.data.TabularDataset.timestamp_columns",), _TIME_SERIES,
+     ()),
+    ("refused", "method", tuple(f"azureml.data.TabularDataset.{n}" for n in (
+        "get_profile", "get_profile_runs", "submit_profile_run")), _PROFILES, ()),
+    ("refused", "method", ("azureml.data.TabularDataset.to_dask_dataframe",
+                           "azureml.data.TabularDataset.to_spark_dataframe"),
+     "runyard reads tables with pandas only; convert the result of to_pandas_dataframe() "
+     "(dask.dataframe.from_pandas(df), spark.createDataFrame(df))", ()),
+    ("refused", "method", ("azureml.data.DataType.to_stream",),
+     "stream columns (file handles in a table) are not in runyard's tabular datasets; use a "
+     "FileDataset and open its files", ()),
+    ("refused", "class", tuple(f"azureml.data.{n}" for n in (
+        "HDFSOutputDatasetConfig", "LinkFileOutputDatasetConfig",
+        "LinkTabularOutputDatasetConfig", "OutputFileDatasetConfig")), _OUTPUT_DATASETS, ()),
+    ("refused", "class", ("azureml.core.run.OutputDatasets", "azureml.core.run.LinkOutput"),
+     _OUTPUT_DATASETS, ()),
+    # environments: Docker images, R, Spark
+    ("refused", "class", ("azureml.core.environment.DockerBuildContext",
+                          "azureml.core.environment.DockerImageDetails"), _NO_IMAGE, ()),
+    ("refused", "method", ("azureml.core.environment.Environment.from_docker_build_context",
+                           "azureml.core.environment.Environment.get_image_details"),
+     _NO_IMAGE, ()),
+    ("refused", "method", ("azureml.core.environment.Environment.label",),
+     "environment labels are not kept; name a version instead: "
+     "Environment.get(ws, name, version=2)", ()),
+    ("refused", "class", tuple(f"azureml.core.environment.{n}" for n in (
+        "RCranPackage", "RGitHubPackage", "RSection")),
+     "R environments are not supported; runyard builds Python environments (with uv)", ()),
+    ("refused", "class", tuple(f"azureml.core.environment.{n}" for n in (
+        "SparkEnvironment", "SparkPackage", "SparkSection")),
+     "Spark is not in runyard; install pyspark as a pip package and start a local session "
+     "in the script", ()),
+    # models: deployment and Azure-only access
+    ("refused", "method", tuple(f"azureml.core.model.Model.{n}" for n in (
+        "deploy", "package", "print_configuration", "profile")), _DEPLOY, ()),
+    ("ignored", "method", ("azureml.core.model.Model.add_dataset_references",),
+     "runyard keeps no dataset lineage on models (as Model.register(datasets=) is ignored); "
+     "note the datasets in the model's tags or properties", ()),
+    ("refused", "method", ("azureml.core.model.Model.get_sas_urls",),
+     "SAS URLs are Azure Storage links; a model's files are in the workspace's artifact "
+     "store: model.download(target_dir) copies them, Model.get_model_path(name) finds "
+     "them", ()),
+    # runs and experiments
+    ("refused", "method", ("azureml.core.run.Run.add_type_provider",),
+     "runyard has one Run class for every kind of run; Run.list and get_children return "
+     "it, and run.type tells the kinds apart", ()),
+    ("ignored", "method", ("azureml.core.run.Run.get_docs_url",
+                           "azureml.core.experiment.Experiment.get_docs_url"), _AZURE_DOCS, ()),
+    ("refused", "method", ("azureml.core.experiment.Experiment.from_directory",),
+     "v1's deprecated project folders (aml_config/project.json); use "
+     "Experiment(Workspace.from_config(path), name)", ()),
+    # sign-in
     # sign-in
     ("refused", "method", ("azureml.core.authentication.AbstractAuthentication.get_token",
                            "azureml.core.authentication.AbstractAuthentication.signed_session"),

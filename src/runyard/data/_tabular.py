@@ -8,14 +8,16 @@ from __future__ import annotations
 import builtins
 import hashlib
 import json
+import os
 import random
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from runyard.azureml._surface import v1_members
 from runyard.data._dataset_base import AbstractDataset
-from runyard.errors import MissingExtraError, ValidationError
+from runyard.errors import MissingExtraError, NotSupportedError, ValidationError
 
 
 def _pandas() -> Any:
@@ -27,6 +29,7 @@ def _pandas() -> Any:
     return pd
 
 
+@v1_members("azureml.data.DataType")
 class DataType:
     """v1's column types for `set_column_types=` (pandas dtypes here)."""
 
@@ -51,6 +54,7 @@ class DataType:
         return "datetime64[ns]"
 
 
+@v1_members("azureml.data.TabularDataset")
 class TabularDataset(AbstractDataset):
     """Delimited, parquet or JSON-lines files read as one table (v1's TabularDataset).
 
@@ -64,6 +68,18 @@ class TabularDataset(AbstractDataset):
     def _then(self, *step: Any) -> TabularDataset:
         options = {**self._options, "steps": [*self._options.get("steps", []), list(step)]}
         return TabularDataset(self._workspace, self._pairs, options)
+
+    def download(self, stream_column: str | None = None,  # type: ignore[override]
+                 target_path: str | os.PathLike[str] | None = None, overwrite: bool = False,
+                 ignore_not_found: bool = True) -> builtins.list[str]:
+        """Copy the table's files under `target_path` (v1's signature: its first argument
+        is a stream column, which runyard's tables do not have; leave it None)."""
+        if stream_column is not None:
+            raise NotSupportedError(
+                f"stream column {stream_column!r}: runyard's tabular datasets have no stream "
+                f"columns; download(target_path=...) copies the table's files",
+                name="azureml.data.TabularDataset.download")
+        return super().download(target_path, overwrite, ignore_not_found)
 
     def to_pandas_dataframe(self, on_error: str = "null",
                             out_of_range_datetime: str = "null") -> Any:

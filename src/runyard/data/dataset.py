@@ -27,6 +27,7 @@ import random
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from runyard.azureml._surface import v1_members
 from runyard.data._dataset_base import (
     AbstractDataset,
     DatasetConsumptionConfig,
@@ -34,10 +35,12 @@ from runyard.data._dataset_base import (
     _pairs,
 )
 from runyard.data._tabular import DataType, TabularDataset
+from runyard.errors import NotSupportedError, ValidationError
 
 if TYPE_CHECKING:
     from runyard.workspace import Workspace
 
+@v1_members("azureml.data.FileDataset")
 class FileDataset(AbstractDataset):
     """Files on datastores (v1's FileDataset)."""
 
@@ -150,6 +153,7 @@ def _tabular(path: Any, validate: bool, options: dict[str, Any]) -> TabularDatas
     return dataset
 
 
+@v1_members("azureml.core.dataset.Dataset")
 class Dataset:
     """v1's `azureml.core.Dataset`: `Dataset.File`, `Dataset.Tabular`, and the registry.
 
@@ -168,6 +172,33 @@ class Dataset:
     get_by_name = staticmethod(AbstractDataset.get_by_name)
     get_by_id = staticmethod(AbstractDataset.get_by_id)
     get_all = staticmethod(AbstractDataset.get_all)
+
+    def __new__(cls, definition: Any = None, workspace: Workspace | None = None,
+                name: str | None = None, id: str | None = None) -> Any:
+        """v1's legacy constructor: `Dataset(workspace=ws, name="mnist")` (or `id=`) is
+        the registered dataset, as Dataset.get gives it; a `definition` is v1's legacy
+        API, refused."""
+        if definition is None and workspace is not None and (name or id):
+            return Dataset.get(workspace, name=name, id=id)
+        raise NotSupportedError(
+            "Dataset(...) takes a workspace and a name or id of a registered dataset; "
+            "make new datasets with Dataset.File.from_files(path=(datastore, 'folder')) or "
+            "Dataset.Tabular.from_delimited_files(...)", name="azureml.core.dataset.Dataset")
+
+    @staticmethod
+    def get(workspace: Workspace, name: str | None = None,
+            id: str | None = None) -> AbstractDataset:
+        """A registered dataset by name (its latest version) or by id ('name:version')."""
+        if (name is None) == (id is None):
+            raise ValidationError("Dataset.get takes a name or an id, one of them")
+        if name is not None:
+            return AbstractDataset.get_by_name(workspace, name)
+        return AbstractDataset.get_by_id(workspace, str(id))
+
+    @staticmethod
+    def list(workspace: Workspace) -> list[AbstractDataset]:
+        """The latest version of every registered dataset (v1's legacy Dataset.list)."""
+        return list(AbstractDataset.get_all(workspace).values())
 
 
 AbstractDataset.File = FileDatasetFactory  # type: ignore[attr-defined]

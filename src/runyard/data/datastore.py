@@ -4,6 +4,8 @@ Invariants:
 - A datastore is a name and an fsspec URL in the run history; `workspaceblobstore`, the
   default, is the folder `.runyard/datastores/workspaceblobstore` of the workspace,
   registered on first use and found relative to the workspace (so the workspace can move).
+- The default datastore is `workspaceblobstore` until another is marked default in the
+  run history (`set_as_default`, options["default"]); exactly one row carries the mark.
 - Names are 1-255 letters, digits and '_' (Azure's rule, case kept).
 - Paths on a datastore are validated relative POSIX paths; bad input writes nothing.
 - A URL whose filesystem package is missing is refused when it is registered, naming
@@ -78,7 +80,7 @@ class Datastore:
     """
 
     def __init__(self, workspace: Workspace, name: str | None = None) -> None:
-        name = DEFAULT_DATASTORE if name is None else datastore_name(name)
+        name = default_datastore_name(workspace) if name is None else datastore_name(name)
         if name == DEFAULT_DATASTORE:
             _ensure_default(workspace)
         row = workspace.store.get_datastore(name)
@@ -129,8 +131,28 @@ class Datastore:
 
     @staticmethod
     def get_default(workspace: Workspace) -> Datastore:
-        """`workspaceblobstore`, registered on first use."""
+        """The default datastore: `workspaceblobstore` (registered on first use) unless
+        another was made the default with set_as_default()."""
         return Datastore(workspace)
+
+    def set_as_default(self) -> None:
+        """Make this datastore the workspace's default (ws.get_default_datastore(),
+        Datastore(ws)); the one before stays registered."""
+        self.workspace.store.set_default_datastore(self.name)
+        self.options = {**self.options, "default": True}
+
+    def unregister(self) -> None:
+        """Forget this datastore's registration; its data is not touched. The default
+        datastore and workspaceblobstore (the workspace's own folder) are refused."""
+        if self.name == DEFAULT_DATASTORE:
+            raise ValidationError(
+                f"{DEFAULT_DATASTORE} is the workspace's own folder and cannot be "
+                f"unregistered; unregister the datastores you registered", name=self.name)
+        if self.is_default:
+            raise ValidationError(
+                f"datastore {self.name!r} is the default; make another the default first "
+                f"(Datastore(ws, {DEFAULT_DATASTORE!r}).set_as_default())", name=self.name)
+        self.workspace.store.delete_datastore(self.name)
 
     # -- what it is --------------------------------------------------------------------------
     @property
@@ -140,7 +162,7 @@ class Datastore:
 
     @property
     def is_default(self) -> bool:
-        return self.name == DEFAULT_DATASTORE
+        return self.name == default_datastore_name(self.workspace)
 
     @property
     def local_path(self) -> Path | None:
@@ -240,6 +262,14 @@ class Datastore:
     def as_download(self, path_on_compute: str | None = None) -> DataReference:
         """The whole datastore, copied into the run's working directory before it starts."""
         return self.path().as_download(path_on_compute=path_on_compute)
+
+
+def default_datastore_name(workspace: Workspace) -> str:
+    """The datastore marked default (set_as_default), else `workspaceblobstore`."""
+    for row in workspace.store.list_datastores():
+        if (row["options"] or {}).get("default"):
+            return str(row["name"])
+    return DEFAULT_DATASTORE
 
 
 def _ensure_default(workspace: Workspace) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runyard._validation import checked_name
+from runyard.azureml._surface import v1_members
 from runyard.environment._dependencies import (
     CondaDependencies,
     EnvironmentFallbackWarning,
@@ -66,6 +67,7 @@ class PythonSection:
             self._conda_dependencies_file = None
 
 
+@v1_members("azureml.core.environment.Environment")
 class Environment:
     """A Python environment for runs: packages built with uv, cached by content.
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from runyard import _status
 from runyard._validation import artifact_path
+from runyard.azureml._surface import v1_members
 from runyard.errors import ArtifactNotFoundError, ModelNotFoundError, ValidationError
 from runyard.models import _download, _register
 
@@ -101,6 +102,7 @@ def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
+@v1_members("azureml.core.model.Model")
 class Model:
     """A registered model: one version of a name, whose files never change.
 
@@ -360,6 +362,13 @@ class Model:
             self._record["description"] = str(description)
 
     # -- as data --------------------------------------------------------------------------
+    def delete(self) -> None:
+        """Remove this version from the registry (other versions stay). Runs that made it
+        keep their files; a model already downloaded stays where it was put."""
+        if not self.workspace.store.delete_model(self.name, self.version):
+            raise ModelNotFoundError(f"model {self.id} is not registered (deleted already?)",
+                                     name=self.name, version=self.version)
+
     def serialize(self) -> dict[str, Any]:
         """The model as JSON-ready data (v1's keys, plus its files)."""
         record = self._record

@@ -16,6 +16,8 @@ experiments = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(255), nullable=False, unique=True),
     sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=True),  # None: no tags yet
+    sa.Column("archived_at", sa.Float, nullable=True),  # None: active
 )
 
 runs = sa.Table(

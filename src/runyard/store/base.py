@@ -27,6 +27,17 @@ class AbstractStore(abc.ABC):
     def ensure_experiment(self, name: str) -> int: ...
     @abc.abstractmethod
     def list_experiments(self) -> list[dict[str, Any]]: ...
+    @abc.abstractmethod
+    def update_experiment_tags(self, name: str, tags: Mapping[str, str | None],
+                               remove: Iterable[str] = ()) -> dict[str, str | None]:
+        """Merge `tags` into an experiment's tags and drop the keys in `remove`, in one
+        transaction; return the tags now stored (KeyError: no such experiment)."""
+    @abc.abstractmethod
+    def set_experiment_archived(self, name: str, archived_at: float | None) -> None:
+        """Archive an experiment at `archived_at`, or reactivate it (None)."""
+    @abc.abstractmethod
+    def delete_experiment(self, name: str) -> None:
+        """Remove an experiment that has no runs (ValueError if it has some)."""
 
     # runs and their lifecycle
     @abc.abstractmethod
@@ -59,6 +70,9 @@ class AbstractStore(abc.ABC):
     def request_cancel(self, run_id: str) -> None: ...
     @abc.abstractmethod
     def set_display_name(self, run_id: str, display_name: str | None) -> None: ...
+    @abc.abstractmethod
+    def set_snapshot(self, run_id: str, snapshot_id: str) -> None:
+        """Make `snapshot_id` the run's snapshot (v1's `run.take_snapshot`)."""
 
     # what a run records
     @abc.abstractmethod
@@ -103,6 +117,13 @@ class AbstractStore(abc.ABC):
     def get_datastore(self, name: str) -> dict[str, Any] | None: ...
     @abc.abstractmethod
     def list_datastores(self) -> list[dict[str, Any]]: ...
+    @abc.abstractmethod
+    def delete_datastore(self, name: str) -> bool:
+        """Forget a datastore's registration (its data stays); False if there was none."""
+    @abc.abstractmethod
+    def set_default_datastore(self, name: str) -> None:
+        """Mark `name` the default datastore (options["default"]) and no other, in one
+        transaction (KeyError: no such datastore)."""
 
     # the model registry
     @abc.abstractmethod
@@ -129,6 +150,9 @@ class AbstractStore(abc.ABC):
     def get_model(self, name: str, version: int | None = None) -> dict[str, Any] | None: ...
     @abc.abstractmethod
     def list_models(self, name: str | None = None) -> list[dict[str, Any]]: ...
+    @abc.abstractmethod
+    def delete_model(self, name: str, version: int) -> bool:
+        """Remove one version of a model from the registry; False if there was none."""
     @abc.abstractmethod
     def update_model_tags(self, name: str, version: int,
                           tags: Mapping[str, str | None]) -> dict[str, str]:

@@ -27,7 +27,7 @@ from runyard.errors import ModelNotFoundError, PropertyImmutableError, RunNotFou
 from runyard.store import _schema as t
 from runyard.store.base import AbstractStore, MetricRow
 
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 METRIC_ROWS_PER_STATEMENT = 100
 METRIC_TRANSACTION_ROWS = 50_000
 _METRIC_KEYS = ("run_id", "name", "kind", "step", "value", "text", "time", "rank")
@@ -147,6 +147,38 @@ class SqlStore(AbstractStore):
             rows = conn.execute(sa.select(t.experiments).order_by(t.experiments.c.name))
             return [dict(r._mapping) for r in rows]
 
+    def _experiment_row(self, conn: sa.Connection, name: str) -> Any:
+        row = conn.execute(sa.select(t.experiments).where(t.experiments.c.name == name)).first()
+        if row is None:
+            raise KeyError(name)
+        return row
+
+    def update_experiment_tags(self, name: str, tags: Mapping[str, str | None],
+                               remove: Iterable[str] = ()) -> dict[str, str | None]:
+        with self._write() as conn:
+            row = self._experiment_row(conn, name)
+            merged: dict[str, str | None] = {**(row.tags or {}), **tags}
+            for key in remove:
+                merged.pop(key, None)
+            conn.execute(t.experiments.update().where(t.experiments.c.name == name)
+                         .values(tags=merged))
+        return merged
+
+    def set_experiment_archived(self, name: str, archived_at: float | None) -> None:
+        with self._write() as conn:
+            self._experiment_row(conn, name)
+            conn.execute(t.experiments.update().where(t.experiments.c.name == name)
+                         .values(archived_at=archived_at))
+
+    def delete_experiment(self, name: str) -> None:
+        with self._write() as conn:
+            row = self._experiment_row(conn, name)
+            runs = conn.execute(sa.select(sa.func.count()).select_from(t.runs)
+                                .where(t.runs.c.experiment_id == row.id)).scalar()
+            if runs:
+                raise ValueError(f"experiment {name!r} has {runs} run(s)")
+            conn.execute(t.experiments.delete().where(t.experiments.c.id == row.id))
+
     # -- runs -----------------------------------------------------------------------------
     def create_run(
         self, run_id: str, experiment: str, *, compute_target: str | None,
@@ -261,6 +293,13 @@ class SqlStore(AbstractStore):
                 .where(t.runs.c.id == run_id, t.runs.c.cancel_requested_at.is_(None))
                 .values(cancel_requested_at=time.time())
             )
+
+    def set_snapshot(self, run_id: str, snapshot_id: str) -> None:
+        with self._write() as conn:
+            updated = conn.execute(t.runs.update().where(t.runs.c.id == run_id)
+                                   .values(snapshot_id=snapshot_id)).rowcount
+        if not updated:
+            raise KeyError(run_id)
 
     def set_display_name(self, run_id: str, display_name: str | None) -> None:
         with self._write() as conn:
@@ -463,6 +502,24 @@ class SqlStore(AbstractStore):
             rows = conn.execute(sa.select(t.datastores).order_by(t.datastores.c.name))
             return [dict(r._mapping) for r in rows]
 
+    def delete_datastore(self, name: str) -> bool:
+        with self._write() as conn:
+            return bool(conn.execute(
+                t.datastores.delete().where(t.datastores.c.name == name)).rowcount)
+
+    def set_default_datastore(self, name: str) -> None:
+        with self._write() as conn:
+            rows = conn.execute(sa.select(t.datastores.c.name, t.datastores.c.options)).all()
+            if name not in {r.name for r in rows}:
+                raise KeyError(name)
+            for row in rows:
+                options = {k: v for k, v in (row.options or {}).items() if k != "default"}
+                if row.name == name:
+                    options["default"] = True
+                if options != (row.options or {}):
+                    conn.execute(t.datastores.update().where(t.datastores.c.name == row.name)
+                                 .values(options=options))
+
     # -- the model registry ---------------------------------------------------------------
     def register_model(self, name: str, *, files: Mapping[str, Any],
                        run_id: str | None = None, experiment: str | None = None,
@@ -548,6 +605,12 @@ class SqlStore(AbstractStore):
         with self._read() as conn:
             rows = conn.execute(sa.select(t.datasets).order_by(d.name, d.version))
             return [dict(r._mapping) for r in rows]
+
+    def delete_model(self, name: str, version: int) -> bool:
+        m = t.models.c
+        with self._write() as conn:
+            return bool(conn.execute(
+                t.models.delete().where(m.name == name, m.version == version)).rowcount)
 
     def list_models(self, name: str | None = None) -> list[dict[str, Any]]:
         m = t.models.c

@@ -5,13 +5,14 @@ and Azure's curated names through `Environment.get`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runyard.azureml._surface import module_getattr
 from runyard.environment import CondaDependencies, Environment
 from runyard.environment._build import EnvironmentBuild
 from runyard.environment._definition import PythonSection
 from runyard.environment._docker import DockerSection
+from runyard.errors import NotSupportedError
 
 if TYPE_CHECKING:
     from runyard.workspace import Workspace
@@ -22,7 +23,23 @@ DEFAULT_GPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-cuda11.8-cudnn8-ubun
 
 PythonEnvironment = PythonSection  # v1's deprecated names
 DockerEnvironment = DockerSection
-ImageBuildDetails = EnvironmentBuild  # what env.build(ws) returns
+
+
+class _BuildRecord(type):
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return isinstance(instance, EnvironmentBuild)
+
+
+class ImageBuildDetails(EnvironmentBuild, metaclass=_BuildRecord):
+    """What `env.build(ws)` returns (every EnvironmentBuild is one): status, get_log(),
+    wait_for_completion(). v1 makes it from its environment client; so does runyard's
+    build, and constructing one is refused."""
+
+    def __init__(self, environment_client: Any = None, location: str | None = None) -> None:
+        raise NotSupportedError(
+            "ImageBuildDetails is what env.build(ws) returns; build the environment with "
+            "env.build(ws) instead of constructing one",
+            name="azureml.core.environment.ImageBuildDetails")
 
 
 class DockerImagePlatform:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runyard import _status
 from runyard.azureml._surface import module_getattr
@@ -11,12 +11,23 @@ from runyard.run import Run
 if TYPE_CHECKING:
     from runyard.experiment import Experiment
 
-__all__ = ["POST_PROCESSING_STATES", "RUNNING_STATES", "Run", "get_run"]
+__all__ = ["POST_PROCESSING_STATES", "RUNNING_STATES", "InputDatasets", "Run", "get_run"]
 
 # v1's lists, with runyard's statuses (Scaling is runyard's Provisioning)
 RUNNING_STATES = [_status.NOT_STARTED, _status.QUEUED, _status.PREPARING, _status.SCALING,
                   _status.STARTING, _status.RUNNING]
 POST_PROCESSING_STATES = [_status.CANCEL_REQUESTED, _status.FINALIZING]
+
+
+class InputDatasets(dict[str, Any]):
+    """The run's named inputs (`Run.get_context().input_datasets`): input name -> the
+    local path the script reads, from the run's environment. `workspace` is v1's
+    argument, not needed: the run says where its inputs are."""
+
+    def __init__(self, workspace: Any = None) -> None:
+        from runyard.runtime._run import input_datasets
+
+        super().__init__(input_datasets())
 
 
 def get_run(experiment: Experiment, run_id: str, rehydrate: bool = True,
