@@ -459,6 +459,17 @@ class RuntimeRun:
         """Send everything logged so far to the supervisor now."""
         self._channel.flush()
 
+    def get_secret(self, name: str) -> str:
+        """The secret `name` from this process's environment (runyard._secrets)."""
+        from runyard._secrets import get_secret
+
+        return get_secret(name)
+
+    def get_secrets(self, secrets: list[str]) -> dict[str, str | None]:
+        from runyard._secrets import get_secrets
+
+        return get_secrets(secrets)
+
     def child_run(self, name: str | None = None, run_id: str | None = None,
                   outputs: str | None = None) -> RuntimeRun:
         """A child run of this one, Running until `complete()` / `fail()`.
@@ -610,6 +621,17 @@ class OfflineRun:
 
     def flush(self) -> None:
         sys.stdout.flush()
+
+    def get_secret(self, name: str) -> str:
+        """The secret `name` from this process's environment (runyard._secrets)."""
+        from runyard._secrets import get_secret
+
+        return get_secret(name)
+
+    def get_secrets(self, secrets: list[str]) -> dict[str, str | None]:
+        from runyard._secrets import get_secrets
+
+        return get_secrets(secrets)
 
     def child_run(self, name: str | None = None, run_id: str | None = None,
                   outputs: str | None = None) -> OfflineRun:
