@@ -90,7 +90,8 @@ _REMOTE = ("attaching a machine over SSH is not supported; start Ray on it "
            "ComputeTarget.attach(ws, name, "
            "RayCompute.provisioning_configuration(address='http://HOST:8265'))")
 _SECRETS = ("runyard keeps no secrets; give a run its secrets as environment variables "
-            "(RunConfiguration.environment_variables) from your own secret store")
+            "(RunConfiguration.environment_variables) from your own secret store, and read "
+            "them with run.get_secret(name)")
 _CONNECTIONS = ("workspace connections are Azure resources; put the connection's settings "
                 "in a datastore URL (Datastore.register) or in the run's environment variables")
 _NETWORK = "private endpoints are Azure networking; a runyard workspace is a folder"

@@ -29,6 +29,9 @@ class ComputeTarget(abc.ABC):
     """A named place runs go to."""
 
     type: ClassVar[str]
+    #: its executor, "module:Class" (a runyard.compute.executor.Executor), imported when
+    #: a run starts on it
+    executor: ClassVar[str]
 
     def __new__(cls, workspace: Workspace, name: str,
                 config: dict[str, Any] | None = None) -> ComputeTarget:
