@@ -15,7 +15,10 @@ import pytest
 
 from runyard import Experiment, ScriptRunConfig, Workspace
 from runyard.environment import CondaDependencies, Environment, EnvironmentCache
+from runyard.environment._cache import PreparedEnvironment
 from runyard.errors import EnvironmentBuildError, InvalidNameError, ValidationError
+
+from .conftest import wait_for
 
 
 @pytest.fixture
@@ -165,6 +168,37 @@ def test_two_runs_asking_for_a_new_environment_at_once_build_it_once(
     assert sum("building environment" in log for log in logs) == 1
     assert sum("found in the cache" in log or "waiting" in log for log in logs) == 1
     assert len(cache.entries()) == 1
+
+
+def test_who_waits_for_a_build_does_not_wait_for_the_builders_run_to_end(
+        cache: EnvironmentCache, tmp_path: Path) -> None:
+    """Two nodes of one run on one machine share the cache: the second asks while the
+    first builds, waits for the build, then uses the environment while the first still
+    holds it (before, it waited for the first's release: the run never started)."""
+    spec = _env("two-nodes").build_spec()
+    got: dict[str, PreparedEnvironment] = {}
+
+    def prepare(name: str) -> None:
+        with open(tmp_path / f"{name}.txt", "w") as log:
+            got[name] = cache.prepare(spec, log)
+
+    first = threading.Thread(target=prepare, args=("first",), daemon=True)
+    first.start()
+    first_log = tmp_path / "first.txt"
+    wait_for(lambda: first_log.exists() and "building environment" in first_log.read_text())
+    second = threading.Thread(target=prepare, args=("second",), daemon=True)
+    second.start()
+    first.join(120)
+    second.join(30)
+    try:
+        assert "first" in got
+        assert not second.is_alive(), "the second waited for the first's release"
+        assert "being built by another run" in (tmp_path / "second.txt").read_text()
+        assert not got["first"].cache_hit
+        assert got["second"].cache_hit
+    finally:
+        for prepared in got.values():
+            prepared.release()
 
 
 @pytest.mark.slow

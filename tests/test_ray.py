@@ -331,7 +331,7 @@ def test_a_cluster_whose_gcs_does_not_answer_fails_the_run_with_its_address(
     gives up within its time limit."""
     import socket
 
-    from runyard.supervisor._ray import CONNECT_TIMEOUT
+    from runyard.compute.ray_executor import CONNECT_TIMEOUT
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -405,6 +405,31 @@ def test_a_single_process_run(ray_submit: Callable[..., Run], tmp_path: Path,
     assert "driver_0 on ray node" in out
     assert "asking cluster for 1 node with 1 CPU free" in out
     assert not any(alive(pid) for pid in _pids(tmp_path).values())
+
+
+def test_the_environment_is_prepared_once_on_each_node_and_not_on_the_driver(
+        ray_submit: Callable[..., Run], tmp_path: Path) -> None:
+    """A run with a built environment on two nodes: each node's agent prepares it once
+    (from its node's cache), the driver not at all; the processes run in it."""
+    from runyard.environment import CondaDependencies, Environment
+
+    env = Environment("on-the-nodes")
+    env.python.conda_dependencies = CondaDependencies.create(pip_packages=[])
+    run = ray_submit(WHO + """
+    print("interpreter", sys.executable, flush=True)
+    """, ["--folder", str(tmp_path)], distributed_job_config=TensorflowConfiguration(
+        worker_count=2, parameter_server_count=0), run_config=_TwoNodes(), environment=env)
+    details = run.wait_for_completion(timeout_seconds=RUN_TIMEOUT, raise_on_error=False)
+    assert details["status"] == "Completed", details.get("error")
+    assert len(set(_nodes_of(run).values())) == 2
+    lines = run.read_log("logs/supervisor.txt").decode().splitlines()
+    prepared = [line for line in lines if "environment " in line
+                and ("cache hit" in line or "built in" in line)]
+    assert sorted(line.split("] ")[1] for line in prepared) == ["[node 0", "[node 1"], lines
+    for name in ("worker_0", "worker_1"):
+        log = run.read_log(f"logs/{name}.txt").decode()
+        assert "interpreter " in log
+        assert sys.executable not in log  # the environment's, not runyard's
 
 
 def test_a_run_survives_the_client_that_submitted_it(cluster: RayCompute,

@@ -1,4 +1,5 @@
-"""Starting the processes of a plan on this machine and deciding how the run ends.
+"""Starting the processes of a plan on this machine (the local executor's, and each Ray
+node agent's for its node) and deciding how they ended.
 
 One process per planned process (`direct`), or one `mpirun` that starts every rank
 (`mpirun`); each rank then writes its own log and channel file, named by its rank.
@@ -9,10 +10,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 from runyard._local import read_tail
+from runyard.compute.executor import Outcome
 from runyard.distributed.completion import Member, judge
 from runyard.distributed.plan import Plan, ProcessSpec
 from runyard.supervisor import _processes
@@ -26,12 +28,6 @@ export NODE_RANK=$((r / RUNYARD_PER_NODE)) RUNYARD_ROLE=worker RUNYARD_ROLE_INDE
 export RUNYARD_CHANNEL="$RUNYARD_CHANNEL_DIR/$r.bin"
 exec "$@" >>"$RUNYARD_LOG_DIR/worker_$r.txt" 2>&1
 """
-
-
-@dataclass
-class Outcome:
-    ok: bool
-    error: str | None = None
 
 
 def last_line(path: Path) -> str:
@@ -49,6 +45,42 @@ def _has_module(interpreter: str, module: str, env: dict[str, str]) -> bool:
     except (OSError, subprocess.TimeoutExpired):
         return False
     return found.returncode == 0
+
+
+def failure_message(plan: Plan, spec: ProcessSpec | None, returncode: int,
+                    command: list[str], logs: Path) -> str:
+    """Why the run failed: `spec`'s process (None: mpirun) ended with `returncode`, with
+    the last line its log says."""
+    script = command[1] if len(command) > 1 else command[0]
+    if returncode < 0:
+        what = f"{script} was killed by {_processes.signal_name(returncode)}"
+    else:
+        what = f"{script} exited with code {returncode}"
+    if spec is None:  # mpirun: the first rank log that says something, else its own
+        rank_logs = [logs.parent / p.log_name for p in plan.processes]
+        last = next((line for line in map(last_line, rank_logs) if line), "") or \
+            last_line(logs / "mpirun.txt")
+        return f"mpirun: {what}" + (f": {last}" if last else "")
+    last = last_line(logs.parent / spec.log_name)
+    prefix = "" if plan.kind == "single" else f"{spec.label}: "
+    return f"{prefix}{what}" + (f": {last}" if last else "")
+
+
+def outcome_of(plan: Plan, command: list[str], logs: Path,
+               states: Sequence[tuple[ProcessSpec | None, int | None]],
+               decided_at: float | None) -> tuple[Outcome | None, float | None]:
+    """The run's outcome from its processes' exit codes (`states`: each process's spec,
+    None for a launcher such as mpirun, and its return code, None while it runs), by the
+    completion policy; and when its deciders succeeded, for the next call."""
+    verdict = judge([Member(decides=spec is None or spec.decides,
+                            serves=spec is not None and spec.serves, returncode=code)
+                     for spec, code in states], decided_at, time.monotonic())
+    if verdict.failed is not None:
+        spec, code = states[verdict.failed]
+        assert code is not None, "a failed process has ended"
+        return Outcome(False, failure_message(plan, spec, code, command, logs)), \
+            verdict.decided_at
+    return (Outcome(True) if verdict.ok else None), verdict.decided_at
 
 
 def mpirun_available() -> bool:
@@ -116,35 +148,12 @@ class ProcessGroup:
             )
         self.running.append((None, process))
 
-    def _failure(self, spec: ProcessSpec | None, returncode: int) -> str:
-        script = self.command[1] if len(self.command) > 1 else self.command[0]
-        if returncode < 0:
-            what = f"{script} was killed by {_processes.signal_name(returncode)}"
-        else:
-            what = f"{script} exited with code {returncode}"
-        if spec is None:  # mpirun: the first rank log that says something, else its own
-            logs = [self.logs.parent / p.log_name for p in self.plan.processes]
-            last = next((line for line in map(last_line, logs) if line), "") or \
-                last_line(self.logs / "mpirun.txt")
-            return f"mpirun: {what}" + (f": {last}" if last else "")
-        last = last_line(self.logs.parent / spec.log_name)
-        prefix = "" if self.plan.kind == "single" else f"{spec.label}: "
-        return f"{prefix}{what}" + (f": {last}" if last else "")
-
     def poll(self) -> Outcome | None:
         """The run's outcome once it is decided (runyard.distributed.completion), else None."""
-        members = [Member(decides=spec is None or spec.decides,
-                          serves=spec is not None and spec.serves,
-                          returncode=process.poll())
-                   for spec, process in self.running]
-        verdict = judge(members, self._decided_at, time.monotonic())
-        self._decided_at = verdict.decided_at
-        if verdict.failed is not None:
-            spec, process = self.running[verdict.failed]
-            returncode = process.poll()
-            assert returncode is not None, "a failed process has ended"
-            return Outcome(False, self._failure(spec, returncode))
-        return Outcome(True) if verdict.ok else None
+        outcome, self._decided_at = outcome_of(
+            self.plan, self.command, self.logs,
+            [(spec, process.poll()) for spec, process in self.running], self._decided_at)
+        return outcome
 
     def wait(self) -> None:
         for _, process in self.running:

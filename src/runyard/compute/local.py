@@ -21,6 +21,7 @@ class LocalCompute(ComputeTarget):
     """This machine. Always there, named "local"."""
 
     type = "local"
+    executor = "runyard.compute.local_executor:LocalExecutor"
 
     @staticmethod
     def default_config() -> dict[str, Any]:
@@ -60,7 +61,7 @@ class LocalCompute(ComputeTarget):
                 f"{distributed['node_count']}; run the processes on one node "
                 f"(process_count_per_node) or submit to a cluster compute target")
         if distributed.get("framework") == "mpi":
-            from runyard.supervisor._group import mpirun_available
+            from runyard.compute._process_group import mpirun_available
 
             if not mpirun_available():
                 raise ValidationError(

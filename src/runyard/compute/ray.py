@@ -12,7 +12,7 @@ Two ways to have one:
   takes it): an existing cluster, scaled by its own autoscaler; runyard only submits.
 
 Ray does the scheduling, placement and node management; runyard asks it for a placement
-group per run (see `runyard.supervisor._ray`). Nothing here imports ray at import time:
+group per run (see `runyard.compute.ray_executor`). Nothing here imports ray at import time:
 submitting talks to the Jobs REST API with the standard library.
 """
 
@@ -124,6 +124,7 @@ class RayCompute(ComputeTarget):
     """
 
     type = "ray"
+    executor = "runyard.compute.ray_executor:RayExecutor"
 
     @staticmethod
     def provisioning_configuration(address: str | None = None, min_nodes: int = 0,

@@ -75,20 +75,28 @@ class EnvironmentCache:
         final = self.root / digest
         lock = self._lock_file(digest)
         try:
-            if (final / MARKER).is_file():
-                fcntl.flock(lock, fcntl.LOCK_SH)
-                if (final / MARKER).is_file():  # not pruned while we waited
-                    return self._hit(digest, final, lock, started, log)
-                fcntl.flock(lock, fcntl.LOCK_UN)
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                message = f"environment {digest[:12]} is being built by another run; waiting"
-                log.write(message + "\n")
-                log.flush()
-                if on_wait is not None:
-                    on_wait(message)
-                fcntl.flock(lock, fcntl.LOCK_EX)
+            waiting = False
+            while True:  # until it is built (a hit) or ours to build (the exclusive lock)
+                if (final / MARKER).is_file():
+                    fcntl.flock(lock, fcntl.LOCK_SH)
+                    if (final / MARKER).is_file():  # not pruned while we waited
+                        return self._hit(digest, final, lock, started, log)
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    # a build, or runs using it (shared): wait for the build only, not
+                    # for the builder's run to end (two nodes of one run on one machine)
+                    if not waiting:
+                        message = (f"environment {digest[:12]} is being built by another "
+                                   f"run; waiting")
+                        log.write(message + "\n")
+                        log.flush()
+                        if on_wait is not None:
+                            on_wait(message)
+                        waiting = True
+                    time.sleep(0.2)
             if (final / MARKER).is_file():
                 fcntl.flock(lock, fcntl.LOCK_SH)  # built by the run we waited for
                 return self._hit(digest, final, lock, started, log)

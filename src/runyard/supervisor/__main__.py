@@ -25,18 +25,10 @@ KEEPER_GRACE_SECONDS = 2.0
 
 
 def _supervise(workspace_path: str, run_id: str) -> int:
+    from runyard.supervisor._driver import RunDriver
     from runyard.workspace import Workspace
 
-    workspace = Workspace.from_config(workspace_path)
-    target = workspace.store.get_run(run_id)["compute_target"]
-    row = workspace.store.get_compute_target(target) if target else None
-    if row is not None and row["type"] == "ray":
-        from runyard.supervisor._ray import RaySupervisor
-
-        return RaySupervisor(workspace, run_id).main()
-    from runyard.supervisor._supervisor import Supervisor
-
-    return Supervisor(workspace, run_id).main()
+    return RunDriver(Workspace.from_config(workspace_path), run_id).main()
 
 
 def _how(status: int) -> str:

@@ -47,7 +47,7 @@ def _end(store: object, run_id: str, pid: int, how: str, run_dir: Path) -> None:
         store.set_status(run_id, _status.FAILED, error=error, only_if=[status])
     except Exception as e:  # noqa: BLE001 - a full disk: free the scratch space, try again
         _free_scratch(run_dir)
-        from runyard.supervisor._supervisor import disk_full
+        from runyard.supervisor._driver import disk_full
 
         if disk_full(e):
             error += "; the disk is full (no space left on device)"
