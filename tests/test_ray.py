@@ -414,7 +414,7 @@ def test_the_environment_is_prepared_once_on_each_node_and_not_on_the_driver(
     from runyard.environment import CondaDependencies, Environment
 
     env = Environment("on-the-nodes")
-    env.python.conda_dependencies = CondaDependencies.create(pip_packages=[])
+    env.python.conda_dependencies = CondaDependencies.create(pip_packages=["six==1.16.0"])
     run = ray_submit(WHO + """
     print("interpreter", sys.executable, flush=True)
     """, ["--folder", str(tmp_path)], distributed_job_config=TensorflowConfiguration(
@@ -425,7 +425,8 @@ def test_the_environment_is_prepared_once_on_each_node_and_not_on_the_driver(
     lines = run.read_log("logs/supervisor.txt").decode().splitlines()
     prepared = [line for line in lines if "environment " in line
                 and ("cache hit" in line or "built in" in line)]
-    assert sorted(line.split("] ")[1] for line in prepared) == ["[node 0", "[node 1"], lines
+    assert sorted(line.split("] ")[1] for line in prepared) == ["[node 0", "[node 1"], \
+        "\n".join(lines)
     for name in ("worker_0", "worker_1"):
         log = run.read_log(f"logs/{name}.txt").decode()
         assert "interpreter " in log
