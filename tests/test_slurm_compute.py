@@ -218,7 +218,7 @@ def test_attaching_a_cluster_that_does_not_answer_says_so(
         workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     conf = tmp_path / "slurm.conf"
     conf.write_text("ClusterName=gone\nSlurmctldHost=localhost(127.0.0.1)\n"
-                    "SlurmctldPort=1\nAuthType=auth/none\nNodeName=n1\n"
+                    "SlurmctldPort=1\nAuthType=auth/none\nMessageTimeout=1\nNodeName=n1\n"
                     "PartitionName=debug Nodes=ALL Default=YES\n")
     monkeypatch.setenv("SLURM_CONF", str(conf))
     with pytest.raises(ComputeTargetException, match="cannot attach Slurm compute 'hpc'"):
@@ -305,8 +305,13 @@ def test_each_process_is_a_step_in_the_held_job_and_a_parameter_server_is_stoppe
                                         "index": step.process.index}  # type: ignore[union-attr]
         assert json.loads(lines[0])["RUNYARD_CHANNEL"] == step.env["RUNYARD_CHANNEL"]
         assert json.loads(lines[0])["SLURM_JOB_NAME"] == step.name
-    jobs.release(job.job_id, job.env)
+    assert jobs.release(job.job_id, job.env)
     assert job.wait_status(_status.COMPLETED).detail == f"Slurm job {job.job_id} completed"
+    # stopping what has ended is no error
+    assert not jobs.release(job.job_id, job.env)
+    assert not jobs.signal_step(f"{job.job_id}.0", "TERM", job.env)
+    jobs.cancel(job.job_id, job.env)
+    assert job.view().status == _status.COMPLETED
     assert job.log(jobs.BATCH_LOG).startswith(f"runyard: job {job.job_id} holds ")
 
 
@@ -370,9 +375,18 @@ def test_a_process_step_that_fails_returns_its_exit_code(
     job.wait_status(_status.COMPLETED)
 
 
+@pytest.fixture
+def doomed_nodes() -> Iterator[SlurmCluster]:
+    """A two-node cluster of its own: a test fails one of its nodes."""
+    slurm.require_slurm()
+    with slurm.running_cluster(nodes=2, cpus=1) as cluster:
+        yield cluster
+
+
 def test_a_failed_node_fails_the_job_naming_the_node(
-        workspace: Workspace, two_nodes: SlurmCluster, new_job: NewJob,
+        workspace: Workspace, doomed_nodes: SlurmCluster, new_job: NewJob,
         monkeypatch: pytest.MonkeyPatch) -> None:
+    two_nodes = doomed_nodes
     monkeypatch.setenv("SLURM_CONF", two_nodes.env["SLURM_CONF"])
     compute = ComputeTarget.attach(workspace, "two", SlurmCompute.attach_configuration())
     assert isinstance(compute, SlurmCompute)
@@ -401,3 +415,35 @@ def test_a_failed_node_fails_the_job_naming_the_node(
     assert jobs.node_failure(job.log("srun_worker_0.txt")) is None
     assert compute.get_status().node_state_counts.unusable_node_count == 1  # type: ignore[union-attr]
     assert {n["nodeId"]: n["nodeState"] for n in compute.list_nodes()}["node2"] == "unusable"
+
+
+@pytest.mark.mpi
+def test_mpi_ranks_are_one_pmix_step_across_two_nodes_told_their_ranks(
+        workspace: Workspace, two_nodes: SlurmCluster, new_job: NewJob,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    probe = two_nodes.run("srun", "--mpi=pmix", "true", check=False)
+    if "can not load PMIx library" in probe.stderr:
+        reason = "Slurm's mpi/pmix plugin finds no libpmix.so (make system-deps: libpmix-dev)"
+        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    monkeypatch.setenv("SLURM_CONF", two_nodes.env["SLURM_CONF"])
+    compute = ComputeTarget.attach(workspace, "two", SlurmCompute.attach_configuration())
+    assert isinstance(compute, SlurmCompute)
+    job = new_job(compute)
+    config = MpiConfiguration(process_count_per_node=1, node_count=2)
+    compute.check_submission({"distributed": config.to_dict()})
+    request = job.request(_plan(config, ["a", "b"]))
+    job.submit(jobs.batch_script(request))
+    job.wait_status(_status.RUNNING)
+    names = jobs.hostnames(job.info().nodes or "", job.env)
+    plan = _plan(config, jobs.node_addresses(names, job.env))
+    [step] = job.steps(plan, job_id=job.job_id, node_names=names,
+                       env=jobs.command_environment({**job.env, **request.environment}))
+    [srun] = job.start([step])
+    assert srun.wait(60) == 0, job.log("srun_mpi.txt")
+    told = [json.loads(job.log(f"logs/worker_{rank}.txt").splitlines()[0]) for rank in (0, 1)]
+    assert [(t["RANK"], t["WORLD_SIZE"], t["NODE_RANK"], t["SLURMD_NODENAME"]) for t in told] \
+        == [("0", "2", "0", "node1"), ("1", "2", "1", "node2")]
+    assert jobs.release(job.job_id, job.env)
+    job.wait_status(_status.COMPLETED)

@@ -546,24 +546,39 @@ def step_ids(job_id: str, env: Mapping[str, str] | None = None) -> dict[str, str
     return found
 
 
+_ENDED = ("Invalid job id specified", "already completing or completed")
+
+
+def _scancel(argv: list[str], env: Mapping[str, str] | None) -> bool:
+    """Run scancel; False when what it should signal has ended already (so stopping
+    twice, or after the job ended, is no error)."""
+    result = slurm_command(argv, env, check=False)
+    if result.returncode == 0:
+        return True
+    if any(words in result.stderr for words in _ENDED):
+        return False
+    raise command_error(argv, result.returncode, result.stderr)
+
+
 def signal_step(step_id: str, signal: str = "TERM",
-                env: Mapping[str, str] | None = None) -> None:
+                env: Mapping[str, str] | None = None) -> bool:
     """Send `signal` to the tasks of step `step_id` (`123.4`): a parameter server is
-    stopped with TERM, as on the local compute, its step then ends with its exit code."""
-    slurm_command(["scancel", f"--signal={signal}", step_id], env)
+    stopped with TERM, as on the local compute, its step then ends with its exit code.
+    False when the step had ended."""
+    return _scancel(["scancel", f"--signal={signal}", step_id], env)
 
 
-def cancel(job_id: str, env: Mapping[str, str] | None = None) -> None:
+def cancel(job_id: str, env: Mapping[str, str] | None = None) -> bool:
     """Cancel the job (`scancel`): TERM to every step and the batch step, KILL after
-    Slurm's KillWait; it ends CANCELLED."""
-    slurm_command(["scancel", job_id], env)
+    Slurm's KillWait; it ends CANCELLED. An ended job is left as it is."""
+    return _scancel(["scancel", job_id], env)
 
 
-def release(job_id: str, env: Mapping[str, str] | None = None) -> None:
+def release(job_id: str, env: Mapping[str, str] | None = None) -> bool:
     """End a held job normally once the run's processes ended: the batch step gets
     RELEASE_SIGNAL and exits 0, so the job ends COMPLETED (not CANCELLED); steps still
-    running are ended with it."""
-    slurm_command(["scancel", "--batch", f"--signal={RELEASE_SIGNAL}", job_id], env)
+    running are ended with it. False when the job had ended."""
+    return _scancel(["scancel", "--batch", f"--signal={RELEASE_SIGNAL}", job_id], env)
 
 
 # -- the job's state --------------------------------------------------------------------
