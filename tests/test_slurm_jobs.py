@@ -357,3 +357,15 @@ def test_attach_configuration_checks_its_settings() -> None:
         SlurmCompute.attach_configuration(partition="gpu; rm -rf /")
     with pytest.raises(ValidationError, match="time_limit"):
         SlurmCompute.attach_configuration(time_limit="soon")
+
+
+def test_a_time_limit_beyond_the_partitions_is_refused() -> None:
+    from runyard.compute.slurm import _check_time_limit
+
+    partition = jobs.PartitionInfo.from_record(jobs.parse_records(
+        PARTITION.replace("MaxTime=UNLIMITED", "MaxTime=02:00:00"))[0])
+    _check_time_limit("2:00:00", partition)
+    _check_time_limit(None, partition)
+    with pytest.raises(ValidationError, match=r"time_limit 1-00 is longer than partition "
+                                              r"'debug' allows \(02:00:00\)"):
+        _check_time_limit("1-00", partition)
