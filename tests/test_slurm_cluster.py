@@ -265,7 +265,10 @@ def test_a_failed_node_fails_its_job_naming_the_node(tmp_path: Path) -> None:
     slurm.require_slurm()
     with slurm.running_cluster(nodes=2, cpus=1) as cluster:
         job = _submit(cluster, "--no-requeue", "--nodes=2", "--ntasks=2",
-                      f"--output={tmp_path}/out", "--wrap", "srun sleep 300")
+                      f"--output={tmp_path}/out", "--wrap",
+                      # the batch step outlives its srun: the job ends when the node is
+                      # declared down (NODE_FAIL), never FAILED first by srun's exit
+                      "srun sleep 300; sleep 300")
         wait_for(lambda: _running(cluster, job), timeout=30, every=0.1)
         cluster.fail_node("node2")
         wait_for(lambda: cluster.job_state(job).get("JobState") == "NODE_FAIL",
