@@ -1,4 +1,5 @@
-"""Compute targets: `local` (this machine) and `ray` (a Ray cluster)."""
+"""Compute targets: `local` (this machine), `ray` (a Ray cluster) and `slurm` (a Slurm
+cluster)."""
 
 from runyard.compute.base import (
     ComputeTarget,
@@ -8,8 +9,10 @@ from runyard.compute.base import (
 )
 from runyard.compute.local import LocalCompute
 from runyard.compute.ray import RayCompute, RayProvisioningConfiguration
+from runyard.compute.slurm import SlurmCompute
 from runyard.compute.status import ComputeStatus, NodeStateCounts, ScaleSettings
 
 __all__ = ["ComputeStatus", "ComputeTarget", "LocalCompute", "NodeOversubscribedWarning",
            "NodeStateCounts", "RayCompute", "RayProvisioningConfiguration", "ScaleSettings",
+           "SlurmCompute",
            "get_compute_target", "list_compute_targets"]

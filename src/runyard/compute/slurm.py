@@ -118,6 +118,7 @@ class SlurmCompute(ComputeTarget):
     """
 
     type = "slurm"
+    executor = "runyard.compute.slurm_executor:SlurmExecutor"
 
     @staticmethod
     def attach_configuration(partition: str | None = None, account: str | None = None,
