@@ -128,7 +128,11 @@ def executor_for(compute: ComputeTarget, run: RunHandle) -> Executor:
     """The executor of `compute`'s type for `run` (imported when first used)."""
     from runyard._registry import load
 
-    cls = load(type(compute).executor)
+    reference = getattr(type(compute), "executor", None)
+    if not isinstance(reference, str):
+        raise TypeError(f"{type(compute).__name__} (compute type {compute.type!r}) names no "
+                        f"executor; set its `executor` to 'module:Class' of an Executor")
+    cls = load(reference)
     if not (isinstance(cls, type) and issubclass(cls, Executor)):
         raise TypeError(f"{type(compute).__name__}.executor names {cls!r}, not an Executor")
     return cls(compute, run)
