@@ -124,7 +124,7 @@ def test_a_plugin_compute_runs_a_run_through_its_own_executor(
     assert "outputs/made.txt" in run.get_file_names()
 
 
-@pytest.mark.parametrize("name", ["local", "ray"])
+@pytest.mark.parametrize("name", ["local", "ray", "slurm"])
 def test_each_compute_names_an_executor_that_keeps_the_contract(name: str) -> None:
     from runyard._registry import load
 
