@@ -53,6 +53,7 @@ bench: install
 	$(PY) bench/mnist.py
 	$(PY) bench/distributed.py
 	$(PY) bench/ray.py
+	$(PY) bench/slurm.py
 
 clean:
 	rm -rf $(VENV) bench/.venv-* .pytest_cache .mypy_cache .ruff_cache demo-workspace

@@ -142,10 +142,10 @@ def test_v1s_attach_pattern_attaches_a_slurm_cluster(
     assert type(V1ComputeTarget(ws, "hpc")) is SlurmCompute
 
 
+@pytest.mark.tf
 def test_the_mnist_example_with_two_workers_completes(
         hpc: SlurmCompute, workspace: Workspace, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("tensorflow")
     from runyard.train import TensorFlow
 
     # an environment cache of the test's own (uv's download cache is shared and warm)

@@ -54,7 +54,10 @@ if TYPE_CHECKING:
     from runyard.compute.executor import RunHandle
 
 JOB_CHECK_SECONDS = 2.0     # how often a running run's job state is read from Slurm
-PENDING_CHECK_SECONDS = 0.5
+# a pending job is read often at first (most start on Slurm's next scheduling pass, within
+# a second or two: every tenth of a second lost there is a sweep's, per trial), then less
+PENDING_CHECK_SECONDS = (0.05, 0.5)
+PENDING_FAST_SECONDS = 10.0
 
 
 class SlurmExecutor(Executor):
@@ -106,6 +109,7 @@ class SlurmExecutor(Executor):
         run.say(f"submitted Slurm job {self.job_id} ({' '.join(self.request.sbatch_options())})")
         run.transition(_status.QUEUED, detail=f"Slurm job {self.job_id} submitted")
         shown: tuple[str, str | None] = (run.status, f"Slurm job {self.job_id} submitted")
+        submitted = time.monotonic()
         while True:
             run.check_cancel()
             info = jobs.job_info(self.job_id, self.env)
@@ -126,7 +130,8 @@ class SlurmExecutor(Executor):
                 raise StopRun(_status.CANCELED, view.detail or "cancelled in Slurm")
             else:   # ended before it ran (FAILED, NODE_FAIL, ...)
                 raise failed(view.error or f"Slurm job {self.job_id} ended before it ran")
-            run.sleep(PENDING_CHECK_SECONDS)
+            fast, slow = PENDING_CHECK_SECONDS
+            run.sleep(fast if time.monotonic() - submitted < PENDING_FAST_SECONDS else slow)
 
     # -- Starting -------------------------------------------------------------------------
     def prepare(self) -> Plan:
