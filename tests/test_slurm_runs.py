@@ -222,7 +222,8 @@ def test_cancel_ends_the_run_canceled_and_its_job_with_no_process_left(
     assert details["status"] == "Canceled"
     assert slurm_cluster.job_state(_job_id(run))["JobState"] == "CANCELLED"
     wait_for(lambda: not any(_alive(pid) for pid in _task_pids(pids).values()), timeout=15)
-    assert not slurm.processes_mentioning(f"runyard-{run.id}")
+    # nothing of the run is left: no task, no srun, no driver (each has its id)
+    wait_for(lambda: not slurm.processes_mentioning(run.id), timeout=15)
 
 
 def test_a_failing_rank_fails_the_run_naming_it_and_stops_the_other(

@@ -262,7 +262,10 @@ class SlurmExecutor(Executor):
                 jobs.signal_step(ids[step.name], signal, self.env)
             else:   # not a step yet (srun still starting): srun passes it on
                 process = self.sruns[self.steps.index(step)]
-                process.send_signal(15 if signal == "TERM" else 9)
+                if signal == "TERM":
+                    process.terminate()
+                else:
+                    process.kill()
 
     def collect_outputs(self) -> None:
         assert self.workdir is not None, "outputs are collected after start"
