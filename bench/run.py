@@ -424,7 +424,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="fewer submits, fewer points, one run of each (a minute or so)")
     parser.add_argument("--skip-mlflow", action="store_true",
                         help="no MLflow anchors (and no MLflow virtualenv)")
+    parser.add_argument("--only", choices=["submit", "log", "store"],
+                        help="measure only this row (implies --skip-mlflow for 'submit')")
     args = parser.parse_args(argv)
+    if args.only == "submit":
+        args.skip_mlflow = True
     mode = "quick" if args.quick else "full"
     size = SIZES[mode]
     results = Results()
@@ -450,6 +454,9 @@ def main(argv: list[str] | None = None) -> int:
             ("run.log calls/s", measure_log_rate),
             ("points/s into the store", measure_store_rate),
         ]
+        if args.only:
+            keep = {"submit": 0, "log": 1, "store": 2}[args.only]
+            steps = [steps[keep]]
         for number, (what, step) in enumerate(steps, 1):
             say(f"[{number}/4] runyard: {what}")
             folder = tmp / f"runyard-{number}"  # a fresh workspace each: no order effects

@@ -1,5 +1,14 @@
 """Compute targets: `local` (this machine), `ray` (a Ray cluster) and `slurm` (a Slurm
-cluster)."""
+cluster).
+
+The Ray and Slurm targets are imported on first use of their names (PEP 562), so a run's
+supervisor on the local compute does not load them before its script starts.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from runyard.compute.base import (
     ComputeTarget,
@@ -8,11 +17,26 @@ from runyard.compute.base import (
     list_compute_targets,
 )
 from runyard.compute.local import LocalCompute
-from runyard.compute.ray import RayCompute, RayProvisioningConfiguration
-from runyard.compute.slurm import SlurmCompute
 from runyard.compute.status import ComputeStatus, NodeStateCounts, ScaleSettings
+
+if TYPE_CHECKING:
+    from runyard.compute.ray import RayCompute, RayProvisioningConfiguration
+    from runyard.compute.slurm import SlurmCompute
+
+_LAZY = {"RayCompute": "runyard.compute.ray",
+         "RayProvisioningConfiguration": "runyard.compute.ray",
+         "SlurmCompute": "runyard.compute.slurm"}
 
 __all__ = ["ComputeStatus", "ComputeTarget", "LocalCompute", "NodeOversubscribedWarning",
            "NodeStateCounts", "RayCompute", "RayProvisioningConfiguration", "ScaleSettings",
            "SlurmCompute",
            "get_compute_target", "list_compute_targets"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

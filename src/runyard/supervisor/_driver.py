@@ -29,16 +29,19 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from runyard import _status
-from runyard.artifacts._walk import remove_tree
 from runyard.azureml._in_run import ensure_azureml_shim
 from runyard.compute.executor import Executor, Outcome, StopRun, executor_for
 from runyard.environment import EnvironmentCache
 from runyard.supervisor import _processes
-from runyard.supervisor._ingest import Ingestor
 from runyard.workspace import Workspace
 
 if TYPE_CHECKING:
     from runyard.distributed.plan import Plan
+    from runyard.supervisor._ingest import Ingestor
+
+# What is needed only once the script runs (the channel's ingest, removing folders) is
+# imported then, while the script starts: submit → the script's first line pays only for
+# what the stages before it use (bench/run.py measures it).
 
 HEARTBEAT_SECONDS = 5.0
 
@@ -72,8 +75,18 @@ class RunDriver:
         self._done = threading.Event()
         self._cancel_seen = False
         self._logs_kept = False
-        self.ingest = Ingestor(self.dir / "channel", self.store, workspace.artifacts, run_id,
-                               self.run["experiment"], self.say, staging=self.dir / "staged")
+        self._ingest: Ingestor | None = None
+
+    @property
+    def ingest(self) -> Ingestor:
+        """The metrics channel's reader, made on first use (after the script started)."""
+        if self._ingest is None:
+            from runyard.supervisor._ingest import Ingestor
+
+            self._ingest = Ingestor(self.dir / "channel", self.store, self.ws.artifacts,
+                                    self.run_id, self.run["experiment"], self.say,
+                                    staging=self.dir / "staged")
+        return self._ingest
 
     # -- helpers ------------------------------------------------------------------------
     def say(self, message: str) -> None:
@@ -240,6 +253,8 @@ class RunDriver:
         except Exception as e:  # noqa: BLE001 - a full disk: make room, then say why
             self.say(f"could not record the end state ({e}); freeing the run's scratch "
                      f"space and trying again")
+            from runyard.artifacts._walk import remove_tree
+
             for name in ("wd", "staged", "channel"):
                 remove_tree(self.dir / name)
             with contextlib.suppress(StopRun):
@@ -289,6 +304,8 @@ class RunDriver:
             self._logs_kept = True
         except Exception:  # noqa: BLE001 - best effort after the end state
             pass
+        from runyard.artifacts._walk import remove_tree
+
         # logs/ too once they are in the artifact store (readers fall back to it); where
         # they could not be saved (a full disk), they stay here, the only copy of why
         for name in ("wd", "channel", "staged", *(("logs",) if self._logs_kept else ())):
