@@ -29,6 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/slurm.py
 
+# between measurements: the job before has left the node (COMPLETING ends), so every
+# submit finds it idle
+SETTLE_SECONDS = 2.0
+
 SCRIPT = """import time
 stamp = time.time()
 import sys
@@ -109,7 +113,7 @@ def main() -> None:
                     if round_:
                         times[name].append(seconds)
                     say(f"  {'warm-up ' if not round_ else ''}{name}: {seconds:.3f} s")
-                    time.sleep(0.5)
+                    time.sleep(SETTLE_SECONDS)
         finally:
             ws.store.close()
 
