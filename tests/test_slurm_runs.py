@@ -296,3 +296,19 @@ def test_a_run_slurm_can_never_start_fails_naming_the_reason(
     message = details["error"]["error"]["message"]
     assert "pending: PartitionConfig" in message
     assert "Slurm will never start it" in message
+
+
+def test_a_run_past_its_slurm_time_limit_fails_saying_so(
+        workspace: Workspace, slurm_cluster: SlurmCluster, on_slurm: Callable[..., Run],
+        pids: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLURM_CONF", slurm_cluster.env["SLURM_CONF"])
+    short = ComputeTarget.attach(workspace, "short", SlurmCompute.attach_configuration(
+        partition=slurm_cluster.partition, time_limit=1))
+    monkeypatch.delenv("SLURM_CONF")
+    run = on_slurm(short, "sleep")
+    details = run.wait_for_completion(timeout_seconds=180, raise_on_error=False)
+    assert details["status"] == "Failed"
+    assert details["error"]["error"]["message"] == (
+        f"Slurm job {_job_id(run)} reached its time limit (00:01:00): Slurm ended it "
+        f"(TIMEOUT)")
+    assert not any(_alive(pid) for pid in _task_pids(pids).values())
