@@ -13,10 +13,11 @@
 from __future__ import annotations
 
 import os
+import socket
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from runyard._local import free_ports
 from runyard._status import QUEUED
 from runyard.compute._node import (
     NodeEnvironment,
@@ -31,6 +32,30 @@ from runyard.supervisor import _processes
 
 if TYPE_CHECKING:
     from runyard.compute._node import WorkingDirectory
+
+PORTS_PER_RUN = 64
+
+
+class _HeldPorts(Iterator[int]):
+    """Free ports of this machine, bound one at a time as a plan takes them and held
+    (so all distinct) until `close`; at most `limit`. A single-process plan takes none."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._held: list[socket.socket] = []
+
+    def __next__(self) -> int:
+        if len(self._held) >= self.limit:
+            raise StopIteration
+        handle = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._held.append(handle)
+        handle.bind(("127.0.0.1", 0))
+        return int(handle.getsockname()[1])
+
+    def close(self) -> None:
+        for handle in self._held:
+            handle.close()
+        self._held.clear()
 
 
 class LocalExecutor(Executor):
@@ -65,7 +90,11 @@ class LocalExecutor(Executor):
         run = self.run
         self.workdir = prepare_working_directory(run.ws, run.config, run.run["snapshot_id"],
                                                  run.dir / "wd", run.say)
-        return make_plan(run.config.get("distributed"), ["127.0.0.1"], iter(free_ports(64)))
+        ports = _HeldPorts(PORTS_PER_RUN)
+        try:
+            return make_plan(run.config.get("distributed"), ["127.0.0.1"], ports)
+        finally:
+            ports.close()
 
     def start(self, plan: Plan) -> None:
         run, environment, workdir = self.run, self.environment, self.workdir
