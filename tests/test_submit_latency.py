@@ -20,7 +20,8 @@ START_PATH = ("runyard.supervisor.__main__", "runyard.supervisor._driver", "runy
 # ... and what it must not: other computes, the channel's ingest and the in-run runtime
 # (imported once the script runs), Alembic (only when a migration is due).
 NOT_BEFORE_START = ("runyard.compute.ray", "runyard.compute.slurm", "runyard.compute._slurm_jobs",
-                    "runyard.supervisor._ingest", "runyard.runtime", "alembic")
+                    "runyard.compute.status", "runyard.supervisor._ingest", "runyard.runtime",
+                    "alembic")
 
 
 def test_the_supervisor_loads_only_what_the_stages_before_the_script_use() -> None:
@@ -38,12 +39,16 @@ def test_the_lazy_compute_names_are_the_classes() -> None:
     import runyard.compute as compute
     from runyard.compute.ray import RayCompute, RayProvisioningConfiguration
     from runyard.compute.slurm import SlurmCompute
+    from runyard.compute.status import ComputeStatus, NodeStateCounts, ScaleSettings
 
     assert compute.RayCompute is RayCompute
     assert compute.RayProvisioningConfiguration is RayProvisioningConfiguration
     assert compute.SlurmCompute is SlurmCompute
-    assert set(compute.__all__) <= set(dir(compute)) | {"RayCompute", "SlurmCompute",
-                                                        "RayProvisioningConfiguration"}
+    assert compute.ComputeStatus is ComputeStatus
+    assert compute.NodeStateCounts is NodeStateCounts
+    assert compute.ScaleSettings is ScaleSettings
+    for name in compute.__all__:  # every exported name resolves
+        assert getattr(compute, name) is not None
     with pytest.raises(AttributeError, match="no attribute 'NoSuchCompute'"):
         _ = compute.NoSuchCompute  # type: ignore[attr-defined]
 
