@@ -5,11 +5,31 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 from runyard._procfs import is_supervisor_of
 
 TERMINAL = ("Completed", "Failed", "Canceled")
+
+# A script that writes the time its first line ran into the file named by its argument:
+# submit → first line, measured the same way on every compute
+SCRIPT = """import time
+stamp = time.time()
+import sys
+with open(sys.argv[1], "w") as handle:
+    handle.write(repr(stamp))
+"""
+
+
+def wait_stamp(path: Path, timeout: float = 120) -> float:
+    """The time SCRIPT wrote into `path`, once it is there."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text():
+            return float(path.read_text())
+        time.sleep(0.005)
+    raise TimeoutError(f"no stamp in {path} after {timeout} s")
 
 
 def say(message: str) -> None:

@@ -29,25 +29,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-SCRIPT = """import time
-stamp = time.time()
-import sys
-with open(sys.argv[1], "w") as handle:
-    handle.write(repr(stamp))
-"""
+from _common import SCRIPT, wait_stamp
 
 
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def wait_stamp(path: Path, timeout: float = 120) -> float:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and path.read_text():
-            return float(path.read_text())
-        time.sleep(0.005)
-    raise TimeoutError(f"no stamp in {path} after {timeout} s")
 
 
 def main() -> None:

@@ -27,31 +27,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _common import SCRIPT, wait_stamp
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/slurm.py
 
 # between measurements: the job before has left the node (COMPLETING ends), so every
 # submit finds it idle
 SETTLE_SECONDS = 2.0
 
-SCRIPT = """import time
-stamp = time.time()
-import sys
-with open(sys.argv[1], "w") as handle:
-    handle.write(repr(stamp))
-"""
-
 
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def wait_stamp(path: Path, timeout: float = 120) -> float:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and path.read_text():
-            return float(path.read_text())
-        time.sleep(0.005)
-    raise TimeoutError(f"no stamp in {path} after {timeout} s")
 
 
 def main() -> None:

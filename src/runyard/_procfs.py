@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 
 def _state(stat: bytes) -> bytes:
     # the command name may hold spaces and parentheses: the state follows the last ')'
     end = stat.rfind(b")")
     return stat[end + 2:end + 3]
+
+
+def all_stats() -> Iterator[tuple[int, list[bytes]]]:
+    """`(pid, fields)` of every process: the fields of /proc/<pid>/stat after the command
+    name (which may hold spaces and parentheses), so fields[0] is the state, [1] the
+    parent's pid, [3] the session."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        yield int(entry), stat[stat.rfind(b")") + 2:].split()
 
 
 def alive(pid: int) -> bool:

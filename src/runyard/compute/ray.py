@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from runyard._procfs import alive, start_time
+from runyard._procfs import alive, all_stats, start_time
 from runyard.compute import _ray_ports
 from runyard.compute.base import ComputeTarget, NodeOversubscribedWarning
 from runyard.errors import ComputeTargetException, ValidationError
@@ -843,20 +843,8 @@ def _stop_process_group(pid: int, grace: float = 5.0) -> None:
 
 
 def _session_members(session: int) -> list[int]:
-    """The processes of session `session` (field 6 of /proc/<pid>/stat)."""
-    members = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2:].split()
-        if len(fields) > 3 and int(fields[3]) == session:
-            members.append(int(entry))
-    return members
+    """The processes of session `session`."""
+    return [pid for pid, fields in all_stats() if len(fields) > 3 and int(fields[3]) == session]
 
 
 def _bin_path() -> str:

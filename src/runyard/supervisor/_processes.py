@@ -13,7 +13,7 @@ import signal
 import time
 from collections.abc import Callable
 
-from runyard._procfs import alive
+from runyard._procfs import alive, all_stats
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -37,17 +37,8 @@ def die_with_parent() -> Callable[[], None]:
 
 def _children_map() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        # the command name may hold spaces and parentheses: split after the last ')'
-        fields = stat[stat.rfind(b")") + 2:].split()
-        children.setdefault(int(fields[1]), []).append(int(entry))
+    for pid, fields in all_stats():
+        children.setdefault(int(fields[1]), []).append(pid)
     return children
 
 
