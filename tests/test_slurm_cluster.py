@@ -274,8 +274,9 @@ def test_a_failed_node_fails_its_job_naming_the_node(tmp_path: Path) -> None:
         wait_for(lambda: cluster.job_state(job).get("JobState") == "NODE_FAIL",
                  timeout=60, every=0.1)
         assert cluster.node_states() == {"node1": "idle", "node2": "down"}
-        wait_for(lambda: "Node failure on node2" in (tmp_path / "out").read_text(),
-                 timeout=30, every=0.1)
+        # srun's own "Node failure on node2" line is not asserted: when the job ends
+        # NODE_FAIL, srun may be killed before it writes it (runyard reads that line,
+        # and names the node, in tests/test_slurm_runs.py)
 
 
 def test_a_port_taken_before_the_daemons_bind_it_means_a_retry_with_new_ports(
