@@ -512,6 +512,34 @@ def test_importing_the_cli_loads_no_sqlalchemy() -> None:
     assert found.stdout.strip() == "False"
 
 
+@pytest.mark.parametrize("module", ["state", "util", "runs", "compute", "data", "env",
+                                    "models", "__main__"])
+def test_each_cli_module_imports_first_in_a_fresh_interpreter(module: str) -> None:
+    """No import cycle goes through the root group: any module of the package can be
+    the first one imported (`__main__` only as a name: importing it would run the CLI)."""
+    name = "runyard.cli" if module == "__main__" else f"runyard.cli.{module}"
+    code = f"import {name}, runyard.cli; print(sorted(runyard.cli.cli.commands))"
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert found.returncode == 0, found.stderr
+    assert "submit" in found.stdout
+    assert "models" in found.stdout
+
+
+def test_the_root_group_is_the_commands_listed_in_one_place() -> None:
+    from runyard.cli import COMMANDS
+
+    assert sorted(cli.commands) == sorted(command.name for command in COMMANDS)
+    assert {"init", "submit", "runs", "logs", "metrics", "download", "cancel", "compute",
+            "datastore", "env", "models"} <= set(cli.commands)
+
+
+def test_python_dash_m_runyard_cli_is_the_command() -> None:
+    done = subprocess.run([sys.executable, "-m", "runyard.cli", "--version"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("runyard, version ")
+
+
 @pytest.mark.slow
 def test_console_script_end_to_end(project: Path) -> None:
     def runyard(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:

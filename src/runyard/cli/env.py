@@ -12,7 +12,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from runyard._cli_util import Failure, RunyardGroup, human_size, local_time, print_rich
+from runyard.cli.util import Failure, RunyardGroup, human_size, local_time, print_rich
 
 
 @click.group(cls=RunyardGroup)

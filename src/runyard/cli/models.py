@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
-from runyard._cli_util import (
+from runyard.cli.util import (
     Failure,
     RunyardGroup,
     human_size,
@@ -21,7 +21,7 @@ from runyard._cli_util import (
 )
 
 if TYPE_CHECKING:
-    from runyard.cli import _State
+    from runyard.cli.state import State
     from runyard.models import Model
 
 
@@ -36,7 +36,7 @@ def _reference(text: str) -> tuple[str, int | None]:
     return name, int(version)
 
 
-def _model(state: _State, reference: str) -> Model:
+def _model(state: State, reference: str) -> Model:
     from runyard.models import Model
 
     name, version = _reference(reference)
@@ -59,7 +59,7 @@ def models() -> None:
               help="Only versions with this tag (and value); repeat for several.")
 @click.option("--latest", is_flag=True, help="Only the latest version of each model.")
 @click.pass_obj
-def list_models(state: _State, name: str | None, tags: tuple[str, ...],
+def list_models(state: State, name: str | None, tags: tuple[str, ...],
                 latest: bool) -> None:
     """Registered model versions: name, version, run, experiment, framework, created."""
     from runyard.models import Model
@@ -91,7 +91,7 @@ def _key_values(title: str, values: dict[str, str]) -> None:
 @models.command("show")
 @click.argument("reference", metavar="NAME[:VERSION]")
 @click.pass_obj
-def show_model(state: _State, reference: str) -> None:
+def show_model(state: State, reference: str) -> None:
     """A model version: where it came from, its tags, properties and files."""
     model = _model(state, reference)
     files = model.files
@@ -122,7 +122,7 @@ def show_model(state: _State, reference: str) -> None:
 @click.option("--exist-ok", is_flag=True,
               help="Replace the files of a model already downloaded there.")
 @click.pass_obj
-def download_model(state: _State, reference: str, output: Path | None,
+def download_model(state: State, reference: str, output: Path | None,
                    exist_ok: bool) -> None:
     """Download a model version (every file checked against its registered sha256)."""
     model = _model(state, reference)

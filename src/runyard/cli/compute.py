@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
-from runyard._cli_util import RunyardGroup, print_rich
+from runyard.cli.util import RunyardGroup, print_rich
 
 if TYPE_CHECKING:
-    from runyard.cli import _State
+    from runyard.cli.state import State
 
 
 @click.group(cls=RunyardGroup)
@@ -21,7 +21,7 @@ def compute() -> None:
 
 @compute.command("list")
 @click.pass_obj
-def list_compute(state: _State) -> None:
+def list_compute(state: State) -> None:
     """Each compute target with its type and settings."""
     from runyard.compute import list_compute_targets
 
@@ -50,7 +50,7 @@ def list_compute(state: _State) -> None:
 @click.option("--no-wait", is_flag=True, help="Return once started, without waiting for "
                                               "the nodes.")
 @click.pass_obj
-def create_compute(state: _State, name: str, address: str | None, min_nodes: int,
+def create_compute(state: State, name: str, address: str | None, min_nodes: int,
                    max_nodes: int, vm_size: str | None, cpus: float | None,
                    gpus: float | None, memory_gib: float | None,
                    idle_seconds_before_scaledown: int, no_wait: bool) -> None:
@@ -74,7 +74,7 @@ def create_compute(state: _State, name: str, address: str | None, min_nodes: int
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.pass_obj
-def show_compute(state: _State, name: str, as_json: bool) -> None:
+def show_compute(state: State, name: str, as_json: bool) -> None:
     """A compute target's state, nodes and what is in use on them."""
     from runyard.compute import get_compute_target
 
@@ -112,7 +112,7 @@ def _resources(resources: dict[str, float]) -> str:
 @compute.command("delete")
 @click.argument("name")
 @click.pass_obj
-def delete_compute(state: _State, name: str) -> None:
+def delete_compute(state: State, name: str) -> None:
     """Delete a compute target (an owned Ray cluster's nodes are stopped)."""
     from runyard.compute import get_compute_target
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
-from runyard._cli_util import RunyardGroup, cli_spelling, print_rich
+from runyard.cli.util import RunyardGroup, cli_spelling, print_rich
 
 if TYPE_CHECKING:
-    from runyard.cli import _State
+    from runyard.cli.state import State
     from runyard.data import Datastore
 
 _DEFAULT = "workspaceblobstore"
@@ -22,7 +22,7 @@ def datastore() -> None:
     """Datastores: named folders or object-store URLs for a workspace's data."""
 
 
-def _get(state: _State, name: str) -> Datastore:
+def _get(state: State, name: str) -> Datastore:
     from runyard.data import Datastore
 
     return Datastore.get(state.workspace(), name)
@@ -30,7 +30,7 @@ def _get(state: _State, name: str) -> Datastore:
 
 @datastore.command("list")
 @click.pass_obj
-def list_datastores(state: _State) -> None:
+def list_datastores(state: State) -> None:
     """The registered datastores: name, URL, which is the default."""
     table = Table("name", "url", "default", box=None, pad_edge=False)
     for name, store in sorted(state.workspace().datastores.items()):
@@ -45,7 +45,7 @@ def list_datastores(state: _State) -> None:
 @click.option("--overwrite", is_flag=True,
               help="Replace files that are there already (else same-size files are skipped).")
 @click.pass_obj
-def upload(state: _State, src_dir: Path, name: str, target: str | None,
+def upload(state: State, src_dir: Path, name: str, target: str | None,
            overwrite: bool) -> None:
     """Upload the files below SRC_DIR (a progress bar on stderr)."""
     from runyard.data import _transfer
@@ -67,7 +67,7 @@ def upload(state: _State, src_dir: Path, name: str, target: str | None,
 @click.option("--overwrite", is_flag=True,
               help="Replace local files (else same-size files are skipped).")
 @click.pass_obj
-def download(state: _State, target_dir: Path, name: str, prefix: str | None,
+def download(state: State, target_dir: Path, name: str, prefix: str | None,
              overwrite: bool) -> None:
     """Download files into TARGET_DIR, under their paths on the datastore."""
     store = _get(state, name)

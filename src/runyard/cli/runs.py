@@ -1,17 +1,10 @@
-"""The `runyard` command: create a workspace, submit scripts, look at runs.
+"""The run commands of `runyard`: init, submit, runs list/show, logs, metrics, download,
+cancel. The root group (`runyard.cli`) registers them.
 
 Invariants:
-- Every command finds its workspace with `Workspace.from_config()`, from the current
-  folder or from `--workspace` / `RUNYARD_WORKSPACE`.
-- A runyard error (and a FileNotFoundError, KeyError or other OSError from runyard) ends
-  the command with exit code 2 and one line `error: ...` on stderr, never a traceback,
-  written with the command's options where the SDK's message names its arguments
-  (`_cli_util.RunyardCommand`).
-  `submit` exits 1 when the run it followed ended Failed or Canceled, 130 on Ctrl-C.
+- `submit` exits 1 when the run it followed ended Failed or Canceled, 130 on Ctrl-C.
 - Ctrl-C only stops *watching* a run (`submit`, `logs --follow`, `cancel --wait`) and
   says so; runs are canceled by `runyard cancel` alone.
-- Importing this module loads click and rich, not SQLAlchemy: the run history is opened
-  by the command that needs it.
 """
 
 from __future__ import annotations
@@ -21,7 +14,6 @@ import math
 import re
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -30,8 +22,8 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from runyard import __version__, _status
-from runyard._cli_util import (
+from runyard import _status
+from runyard.cli.util import (
     Failure,
     RunyardCommand,
     RunyardGroup,
@@ -42,9 +34,9 @@ from runyard._cli_util import (
 )
 
 if TYPE_CHECKING:
+    from runyard.cli.state import State
     from runyard.environment import Environment
     from runyard.run import Run
-    from runyard.workspace import Workspace
 
 FOLLOW_SECONDS = 0.25
 INTERRUPTED = 130  # the shell's code for "ended by SIGINT"
@@ -53,25 +45,6 @@ _STATUS_STYLES = {_status.COMPLETED: "green", _status.FAILED: "red",
 
 
 # -- plumbing ------------------------------------------------------------------------------
-@dataclass
-class _State:
-    workspace_path: Path | None
-    _workspace: Workspace | None = field(default=None, repr=False)
-
-    def workspace(self) -> Workspace:
-        if self._workspace is None:
-            from runyard.workspace import Workspace
-
-            self._workspace = Workspace.from_config(self.workspace_path)
-            click.get_current_context().find_root().call_on_close(self._workspace.store.close)
-        return self._workspace
-
-    def run(self, run_id: str) -> Run:
-        from runyard.run import Run
-
-        return Run.get(self.workspace(), run_id)
-
-
 def _status_text(status: str) -> Text:
     return Text(status, style=_STATUS_STYLES.get(status, ""))
 
@@ -108,51 +81,18 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-# -- the command group ---------------------------------------------------------------------
-@click.group(cls=RunyardGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--workspace", "workspace_path", type=click.Path(path_type=Path),
-              envvar="RUNYARD_WORKSPACE", show_envvar=True,
-              help="Workspace folder (or its config.json); default: found from the "
-                   "current folder upwards.")
-@click.version_option(__version__, prog_name="runyard")
-@click.pass_context
-def cli(ctx: click.Context, workspace_path: Path | None) -> None:
-    """Train models on your own machines, the Azure ML v1 way."""
-    ctx.obj = _State(workspace_path)
-
-
-def _add_subcommands() -> None:
-    from runyard._cli_compute import compute
-    from runyard._cli_data import datastore
-    from runyard._cli_env import env
-    from runyard._cli_models import models
-
-    cli.add_command(env)
-    cli.add_command(models)
-    cli.add_command(datastore)
-    cli.add_command(compute)
-
-
-_add_subcommands()
-
-
-def main() -> None:
-    """The console script `runyard`."""
-    cli.main(prog_name="runyard")
-
-
 def _sanitized_name(folder: Path) -> str:
     name = re.sub(r"[^A-Za-z0-9_-]+", "-", folder.name).strip("-")[:255]
     return name or "workspace"
 
 
-@cli.command()
+@click.command(cls=RunyardCommand)
 @click.argument("name", required=False)
 @click.option("--path", type=click.Path(file_okay=False, path_type=Path),
               help="Folder to create the workspace in; default: --workspace, or here.")
 @click.option("--exist-ok", is_flag=True, help="Use the workspace if one is there already.")
 @click.pass_obj
-def init(state: _State, name: str | None, path: Path | None, exist_ok: bool) -> None:
+def init(state: State, name: str | None, path: Path | None, exist_ok: bool) -> None:
     """Create a workspace (NAME defaults to the folder's name)."""
     from runyard.workspace import CONFIG_DIR, CONFIG_FILE, Workspace
 
@@ -227,7 +167,7 @@ def _source_and_script(script: str, source_dir: Path | None) -> tuple[Path, str]
 
 def _environment(experiment_name: str, pip_packages: tuple[str, ...],
                  requirements: Path | None, environment: str | None,
-                 state: _State) -> Environment | None:
+                 state: State) -> Environment | None:
     """The run's environment from --pip / --requirements (built with uv, cached by
     content), or a registered one (--environment NAME[:VERSION]); None: this interpreter."""
     from runyard.environment import Environment
@@ -294,7 +234,7 @@ class _SubmitCommand(RunyardCommand):
                 f"still runyard's, so put `--` before the script's own arguments: {fixed}")
 
 
-@cli.command(cls=_SubmitCommand, context_settings={"show_default": True},
+@click.command(cls=_SubmitCommand, context_settings={"show_default": True},
              sdk_names={"source_directory": "--source-dir"})
 @click.argument("script")
 @click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
@@ -315,7 +255,7 @@ class _SubmitCommand(RunyardCommand):
 @click.option("--no-wait", is_flag=True, help="Print the run id and return at once.")
 @click.pass_obj
 @click.pass_context
-def submit(ctx: click.Context, state: _State, script: str, arguments: tuple[str, ...],
+def submit(ctx: click.Context, state: State, script: str, arguments: tuple[str, ...],
            source_dir: Path | None, experiment_name: str, compute: str,
            tags: tuple[str, ...], pip_packages: tuple[str, ...], requirements: Path | None,
            environment: str | None, no_wait: bool) -> None:
@@ -363,7 +303,7 @@ def _stopped_following(ctx: click.Context, run_id: str) -> NoReturn:
 
 
 # -- runs ----------------------------------------------------------------------------------
-@cli.group()
+@click.group(cls=RunyardGroup)
 def runs() -> None:
     """List runs and show one."""
 
@@ -375,7 +315,7 @@ def runs() -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
               help="At most this many runs, newest first.")
 @click.pass_obj
-def list_runs(state: _State, experiment_name: str | None, status: str | None,
+def list_runs(state: State, experiment_name: str | None, status: str | None,
               limit: int) -> None:
     """The newest runs, as a table."""
     from runyard.run import reconcile
@@ -406,7 +346,7 @@ def _key_values(title: str, values: dict[str, str | None]) -> None:
 @runs.command("show")
 @click.argument("run_id")
 @click.pass_obj
-def show_run(state: _State, run_id: str) -> None:
+def show_run(state: State, run_id: str) -> None:
     """A run's status, error, tags, properties, stages and files."""
     run = state.run(run_id)
     details = run.get_details()
@@ -491,14 +431,14 @@ class _LogPrinter:
         click.echo(f"[{label}] {text}" if several else text)
 
 
-@cli.command()
+@click.command(cls=RunyardCommand)
 @click.argument("run_id")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing until the run ends.")
 @click.option("--all", "include_all", is_flag=True,
               help="Include the supervisor's log (logs/supervisor.txt).")
 @click.pass_obj
 @click.pass_context
-def logs(ctx: click.Context, state: _State, run_id: str, follow: bool,
+def logs(ctx: click.Context, state: State, run_id: str, follow: bool,
          include_all: bool) -> None:
     """Print a run's logs (logs/*.txt)."""
     run = state.run(run_id)
@@ -545,13 +485,13 @@ def _summary(kind: str, value: Any, points: int) -> tuple[str, int]:
     return _value(value), 1
 
 
-@cli.command()
+@click.command(cls=RunyardCommand)
 @click.argument("run_id")
 @click.option("--name", help="Only this metric.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print get_metrics() as JSON (NaN and infinities as null).")
 @click.pass_obj
-def metrics(state: _State, run_id: str, name: str | None, as_json: bool) -> None:
+def metrics(state: State, run_id: str, name: str | None, as_json: bool) -> None:
     """A run's metrics: name, last value (a log_list metric: the whole list) and count."""
     from runyard.run import shape_metrics
 
@@ -578,14 +518,14 @@ def metrics(state: _State, run_id: str, name: str | None, as_json: bool) -> None
     print_rich(table)
 
 
-@cli.command(sdk_names={"output_directory": "--output"})
+@click.command(cls=RunyardCommand, sdk_names={"output_directory": "--output"})
 @click.argument("run_id")
 @click.option("--prefix", help="Only files whose path starts with this, like outputs/.")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               help="Folder to write into  [default: here]")
 @click.option("--overwrite", is_flag=True, help="Replace files that are there already.")
 @click.pass_obj
-def download(state: _State, run_id: str, prefix: str | None, output: Path | None,
+def download(state: State, run_id: str, prefix: str | None, output: Path | None,
              overwrite: bool) -> None:
     """Download a run's files (outputs, logs) under their run paths."""
     run = state.run(run_id)
@@ -599,12 +539,12 @@ def download(state: _State, run_id: str, prefix: str | None, output: Path | None
     click.echo(f"{len(written)} file(s) written to {where}", err=True)
 
 
-@cli.command()
+@click.command(cls=RunyardCommand)
 @click.argument("run_id")
 @click.option("--wait", is_flag=True, help="Wait until the run has ended.")
 @click.pass_obj
 @click.pass_context
-def cancel(ctx: click.Context, state: _State, run_id: str, wait: bool) -> None:
+def cancel(ctx: click.Context, state: State, run_id: str, wait: bool) -> None:
     """Ask a run to stop; it ends Canceled within seconds."""
     run = state.run(run_id)
     status = run.get_status()
@@ -625,6 +565,3 @@ def cancel(ctx: click.Context, state: _State, run_id: str, wait: bool) -> None:
         ctx.exit(INTERRUPTED)
     click.echo(f"run {run.id} ended {details['status']}")
 
-
-if __name__ == "__main__":
-    main()
