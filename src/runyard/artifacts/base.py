@@ -1,15 +1,24 @@
 """The artifact store contract and its registry by URL scheme.
 
+file:// is a folder on this machine (`artifacts/local.py`, plain os calls, the default);
+every other scheme fsspec knows (memory://, s3://, gs://, az://, ...) is the fsspec store
+(`artifacts/fsspec_store.py`), registered for that scheme the first time it is opened;
+a plugin in the `runyard.artifact_stores` entry-point group wins over it.
+
 Invariants:
 - Keys are validated relative POSIX paths (`runyard._validation.artifact_path`).
 - A file appears under its key whole or not at all: backends write a temporary name
-  and rename, so a crash mid-copy never leaves half a file under a real name.
+  (`runyard._atomic`) and rename, so a crash mid-copy never leaves half a file under a
+  real name.
+- No caller asks which backend it has: what differs is a hook (`local_path`,
+  `remove_prefix`), never an isinstance or a getattr.
 """
 
 from __future__ import annotations
 
 import abc
 import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -28,8 +37,7 @@ class ArtifactStore(abc.ABC):
 
     def put_file(self, local_path: str | Path, key: str) -> int:
         """Copy a local file under `key`; return its size."""
-        with open(local_path, "rb") as source:
-            return self.put_stream(source, key)
+        return self._put_file(local_path, artifact_path(key))
 
     def put_stream(self, source: BinaryIO, key: str) -> int:
         """Copy a readable binary stream under `key`, atomically; return the bytes written."""
@@ -48,6 +56,16 @@ class ArtifactStore(abc.ABC):
 
     def open(self, key: str) -> BinaryIO:
         return self._open(artifact_path(key))
+
+    def local_path(self, key: str) -> Path | None:
+        """Where `key` (a file or a folder of keys) is on this machine's file system, for
+        a store that is a folder here; None for every other store (read it with `open`
+        or `get_file`)."""
+        return self._local_path(artifact_path(key))
+
+    def remove_prefix(self, prefix: str) -> None:
+        """Remove every key under the folder `prefix` (nothing there: nothing to do)."""
+        self._remove_prefix(artifact_path(prefix))
 
     # -- content-addressed blobs (snapshots) ----------------------------------------------
     @staticmethod
@@ -76,6 +94,15 @@ class ArtifactStore(abc.ABC):
             return handle.read()
 
     # -- backend hooks --------------------------------------------------------------------
+    def _put_file(self, local_path: str | os.PathLike[str], key: str) -> int:
+        with open(local_path, "rb") as source:
+            return self._put_stream(source, key)
+
+    def _local_path(self, key: str) -> Path | None:  # noqa: ARG002 - not a folder here
+        return None
+
+    @abc.abstractmethod
+    def _remove_prefix(self, prefix: str) -> None: ...
     @abc.abstractmethod
     def _put_stream(self, source: BinaryIO, key: str) -> int: ...
     @abc.abstractmethod
@@ -89,19 +116,31 @@ class ArtifactStore(abc.ABC):
 
 
 #: artifact stores by URL scheme; plugins: the `runyard.artifact_stores` entry-point group
+#: (a scheme found in none of them but known to fsspec gets FSSPEC_STORE)
+FSSPEC_STORE = "runyard.artifacts.fsspec_store:FsspecArtifactStore"
 ARTIFACT_STORES: Registry[ArtifactStore] = Registry(
     "runyard.artifact_stores", {"file": "runyard.artifacts.local:LocalArtifactStore"},
     lambda scheme, valid: UnknownBackendError(
         f"no artifact store for {scheme!r}; known schemes: {', '.join(valid)}", valid=valid))
 
 
+def _fsspec_knows(scheme: str) -> bool:
+    from fsspec.registry import known_implementations, registry  # type: ignore[import-untyped]
+
+    return scheme in known_implementations or scheme in registry
+
+
 def open_artifact_store(url: str) -> ArtifactStore:
-    """Open the artifact store at `url` (file:///path now; object stores later)."""
-    scheme = url.split("://", 1)[0] if "://" in url else ""
+    """Open the artifact store at `url`: file:///path, or any URL fsspec opens
+    (memory://bucket/x, s3://bucket/prefix, ...)."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in ARTIFACT_STORES:
-        raise UnknownBackendError(
-            f"no artifact store for {scheme or 'a URL without scheme'!r} in {url!r}; "
-            f"known schemes: {', '.join(ARTIFACT_STORES.names())}",
-            url=url, valid=ARTIFACT_STORES.names(),
-        )
+        if not scheme or not _fsspec_knows(scheme):
+            raise UnknownBackendError(
+                f"no artifact store for {scheme or 'a URL without scheme'!r} in {url!r}; "
+                f"known schemes: {', '.join(ARTIFACT_STORES.names())}, and every protocol "
+                f"fsspec knows (memory, s3, gs, az, ...)",
+                url=url, valid=ARTIFACT_STORES.names(),
+            )
+        ARTIFACT_STORES.register(scheme, FSSPEC_STORE)
     return ARTIFACT_STORES.get(scheme)(url)  # type: ignore[call-arg]

@@ -29,7 +29,6 @@ from pathlib import Path
 from runyard._validation import artifact_path, file_name_problem
 from runyard.artifacts._walk import WalkedFile, make_folders, shown, walk
 from runyard.artifacts.base import CHUNK, ArtifactStore
-from runyard.artifacts.local import LocalArtifactStore
 from runyard.errors import InvalidArtifactPathError
 
 LARGE_SNAPSHOT_BYTES = 300 * 1024 * 1024
@@ -123,8 +122,9 @@ def materialize(snapshot_id: str, store: ArtifactStore, destination: Path) -> in
         target = destination / artifact_path(entry["path"])
         make_folders(target.parent)
         key = store.blob_key(entry["sha256"])
-        if isinstance(store, LocalArtifactStore):
-            shutil.copyfile(store.path_of(key), target)
+        stored = store.local_path(key)
+        if stored is not None:  # a folder here: a plain copy, no temporary needed
+            shutil.copyfile(stored, target)
         else:
             store.get_file(key, target)
         if entry["x"]:

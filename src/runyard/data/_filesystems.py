@@ -7,41 +7,36 @@ Invariants:
   written to a temporary name beside it and renamed. Object stores (s3://, az://, gs://)
   make an object visible only when its upload completes, so they are written directly.
 - A local download is always written to a temporary name and renamed.
-- fsspec is imported here, inside functions: importing runyard never loads it.
+- The file operations are the artifact layer's, not copies of them: `copy_file`
+  (`artifacts/local.py`: sendfile, through `runyard._atomic`) on a folder, and
+  `artifacts/fsspec_store.py`'s filesystem lookup (with its errors), listing (temporaries
+  left out) and atomic download elsewhere. That module imports fsspec inside its
+  functions: importing runyard never loads it.
 """
 
 from __future__ import annotations
 
 import abc
-import contextlib
-import errno
 import os
-import shutil
-import sys
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlparse
 
+from runyard._atomic import is_temporary
 from runyard.artifacts._walk import make_folders
-from runyard.artifacts.local import is_temporary as is_temporary_name
-from runyard.artifacts.local import temporary_name
-from runyard.errors import MissingExtraError, UnknownBackendError, ValidationError
+from runyard.artifacts.fsspec_store import (
+    download_file,
+    filesystem_class,
+    find_files,
+    open_filesystem,
+    protocol_of,
+)
+from runyard.artifacts.local import copy_file
+from runyard.errors import ValidationError
 
-_SENDFILE = sys.platform == "linux"  # file-to-file sendfile(2) is Linux's
-_NO_SENDFILE = (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EXDEV, errno.ENOTSOCK)
+__all__ = ["Backend", "FsspecBackend", "LocalBackend", "is_temporary", "local_sizes",
+           "normalize_url", "open_backend", "protocol_of"]
 
-
-def protocol_of(url: str) -> str:
-    return url.split("://", 1)[0].lower() if "://" in url else "file"
-
-
-def temporary_beside(path: Path) -> Path:
-    return path.with_name(temporary_name(path.name))
-
-
-def is_temporary(name: str) -> bool:
-    """A file another upload is still writing (see `temporary_beside`)."""
-    return is_temporary_name(name)
+_WHAT = "datastore URL"
 
 
 def normalize_url(url: str) -> str:
@@ -61,31 +56,8 @@ def normalize_url(url: str) -> str:
                 f"file URL {url!r} names host {parsed.netloc!r}; a file:// datastore is a "
                 f"folder on this machine, like file:///data/mnist", url=url)
         return Path(unquote(parsed.path)).resolve().as_uri()
-    filesystem_class(protocol, url)
+    filesystem_class(protocol, url, _WHAT)
     return url.rstrip("/")
-
-
-def filesystem_class(protocol: str, url: str) -> Any:
-    """fsspec's filesystem class for `protocol`; a missing package becomes
-    MissingExtraError, an unknown protocol UnknownBackendError."""
-    import fsspec  # type: ignore[import-untyped]
-    from fsspec.registry import known_implementations  # type: ignore[import-untyped]
-
-    try:
-        return fsspec.get_filesystem_class(protocol)
-    except ImportError as e:
-        known = known_implementations.get(protocol, {})
-        package = str(known.get("class", "")).split(".")[0] or "its fsspec implementation"
-        raise MissingExtraError(
-            f"{protocol}:// needs {package}: pip install {package} (datastore URL {url!r})",
-            protocol=protocol, package=package, url=url,
-        ) from e
-    except ValueError as e:
-        raise UnknownBackendError(
-            f"no filesystem for {protocol}:// in datastore URL {url!r}; fsspec knows "
-            f"file://, s3://, az://, gs:// and the others in fsspec.available_protocols()",
-            url=url, valid=["file", "s3", "az", "abfs", "gs"],
-        ) from e
 
 
 class Backend(abc.ABC):
@@ -153,10 +125,10 @@ class LocalBackend(Backend):
             make_folders(self._path(folder))
 
     def put(self, local_path: str, key: str) -> None:
-        copy_atomically(local_path, self._path(key))
+        copy_file(local_path, self._path(key))
 
     def get(self, key: str, local_path: str) -> None:
-        copy_atomically(self._path(key), local_path)
+        copy_file(self._path(key), local_path)
 
 
 def local_sizes(paths: list[str]) -> dict[str, int]:
@@ -205,12 +177,8 @@ class FsspecBackend(Backend):
     """Any fsspec filesystem: object stores, memory://, ..."""
 
     def __init__(self, url: str) -> None:
-        import fsspec
-
         self.url = url
-        filesystem_class(protocol_of(url), url)  # the clear error for a missing package
-        self.fs, root = fsspec.core.url_to_fs(url)
-        self.root = str(root).rstrip("/")
+        self.fs, self.root = open_filesystem(url, _WHAT)
 
     def _path(self, key: str) -> str:
         return f"{self.root}/{key}" if key else self.root
@@ -229,15 +197,8 @@ class FsspecBackend(Backend):
         return {k: s for k, s in self.list_files("" if common == "." else common) if k in wanted}
 
     def list_files(self, folder: str) -> list[tuple[str, int]]:
-        base = self._path(folder)
-        if not self.fs.exists(base) or not self.fs.isdir(base):
-            return []
-        found = []
-        for path, info in self.fs.find(base, detail=True).items():
-            if info.get("type") == "directory" or is_temporary(path.rsplit("/", 1)[-1]):
-                continue
-            found.append((self._key(path), int(info.get("size") or 0)))
-        return sorted(found)
+        return sorted((self._key(path), size)
+                      for path, size in find_files(self.fs, self._path(folder)))
 
     def is_file(self, key: str) -> bool:
         return bool(self.fs.isfile(self._path(key)))
@@ -250,44 +211,7 @@ class FsspecBackend(Backend):
         self.fs.put_file(local_path, self._path(key))
 
     def get(self, key: str, local_path: str) -> None:
-        temporary = temporary_beside(Path(local_path))
-        try:
-            self.fs.get_file(self._path(key), str(temporary))
-            os.replace(temporary, local_path)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
-
-
-def copy_atomically(source: str, destination: str) -> None:
-    """Copy a local file to a temporary name beside `destination` and rename it there."""
-    folder, name = os.path.split(destination)
-    temporary = os.path.join(folder, temporary_name(name))
-    try:
-        with open(source, "rb", buffering=0) as reader, \
-                open(temporary, "xb", buffering=0) as writer:
-            if not _sendfile(reader.fileno(), writer.fileno()):
-                shutil.copyfileobj(reader, writer, 1 << 20)
-        os.replace(temporary, destination)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-
-
-def _sendfile(source: int, target: int) -> bool:
-    """Copy in the kernel (a few syscalls a file, half of shutil.copyfile's time for small
-    files); False where the kernel refuses before any byte moved."""
-    if not _SENDFILE:
-        return False
-    try:
-        while os.sendfile(target, source, None, 1 << 30):
-            pass
-    except OSError as e:
-        if e.errno in _NO_SENDFILE and os.lseek(target, 0, os.SEEK_CUR) == 0:
-            return False
-        raise
-    return True
+        download_file(self.fs, self._path(key), local_path)
 
 
 def open_backend(url: str) -> Backend:

@@ -30,7 +30,6 @@ from runyard.artifacts._walk import shown, walk
 from runyard.errors import SourceNotFoundError, ValidationError
 
 if TYPE_CHECKING:
-    from runyard.artifacts import ArtifactStore
     from runyard.workspace import Workspace
 
 _SHORT_TEXT = 64  # the width of the framework columns
@@ -140,13 +139,6 @@ class _HashingReader:
         return data
 
 
-def remove_prefix(artifacts: ArtifactStore, prefix: str) -> None:
-    """Remove everything under `prefix`, where the artifact store knows how."""
-    remove = getattr(artifacts, "remove_tree", None)
-    if callable(remove):
-        remove(artifact_path(prefix))
-
-
 def register(workspace: Workspace, name: str, root: str, files: list[SourceFile],
              **row: Any) -> int:
     """Copy `files` into the artifact store and insert the next version of `name`; return
@@ -163,6 +155,6 @@ def register(workspace: Workspace, name: str, root: str, files: list[SourceFile]
                                     "sha256": reader.digest.hexdigest()})
         version = workspace.store.register_model(name, files=record, **row)
     except BaseException:
-        remove_prefix(artifacts, prefix)
+        artifacts.remove_prefix(prefix)
         raise
     return version

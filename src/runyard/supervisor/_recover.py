@@ -75,16 +75,18 @@ def _keep_logs(workspace: object, run_id: str, run_dir: Path) -> None:
 def _drop_temporaries(workspace: object, run_id: str) -> None:
     """Half-written artifact files (`.<name>.tmp-*`) of the run: a write the supervisor
     did not finish never finishes now."""
-    from runyard.artifacts.local import is_temporary
+    from runyard._atomic import is_temporary
+    from runyard.workspace import Workspace
 
-    root = getattr(getattr(workspace, "artifacts", None), "root", None)
-    if root is None:  # not a folder: object stores leave no half-written object
+    assert isinstance(workspace, Workspace)
+    folder = workspace.artifacts.local_path(f"runs/{run_id}")
+    if folder is None:  # not a folder here: the store's listings skip temporaries
         return
-    for folder, _dirs, names in os.walk(Path(root) / "runs" / run_id):
+    for parent, _dirs, names in os.walk(folder):
         for name in names:
             if is_temporary(name):
                 with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(folder, name))
+                    os.unlink(os.path.join(parent, name))
 
 
 def recover(workspace_path: str, run_id: str, pid: int, how: str) -> None:
