@@ -4,11 +4,19 @@ raised from the original, at every boundary: the run history, the artifact store
 
 from __future__ import annotations
 
+import builtins
+import email.message
 import inspect
+import os
 import re
+import subprocess
+import sys
+
+import pytest
 
 import runyard.errors
-from runyard.errors import RunyardError
+from runyard._foreign import FOREIGN_ERRORS, Foreign, lookup, mapped, without_password
+from runyard.errors import ArtifactNotFoundError, ArtifactStoreFullError, RunyardError
 
 # -- the drawing in errors.py's docstring is the hierarchy ---------------------------------
 _TREE_LINE = re.compile(r"^(?P<indent>(?:│   |    )*)(?:├── |└── )?(?P<name>[A-Z]\w+)"
@@ -72,3 +80,123 @@ def test_the_drawing_reader_sees_a_wrong_drawing() -> None:
         runyard.errors.__doc__ = original
     assert ("InvalidNameError", "ValidationError", ()) in _drawn_tree()
     assert ("StoreLockedError", "StoreError", ("TimeoutError",)) in _drawn_tree()
+
+
+# -- the table, as data: every row maps a real error of its foreign class ------------------
+def _sample(row: Foreign) -> BaseException:
+    """A real instance of the row's foreign class, carrying the row's first code or word."""
+    import errno
+    import sqlite3
+    import urllib.error
+
+    module_name, _, name = row.foreign.rpartition(".")
+    word = row.words[0] if row.words else "it broke"
+    if module_name == "sqlalchemy.exc":
+        import sqlalchemy.exc
+
+        cls = getattr(sqlalchemy.exc, name)
+        if issubclass(cls, sqlalchemy.exc.DBAPIError):
+            return cls("INSERT INTO runs (id) VALUES (?)", ("r1",), sqlite3.Error(word))
+        return cls(word)
+    if module_name == "builtins":
+        cls = getattr(builtins, name)
+        number = {"FileNotFoundError": errno.ENOENT, "PermissionError": errno.EACCES,
+                  "IsADirectoryError": errno.EISDIR, "NotADirectoryError": errno.ENOTDIR,
+                  "FileExistsError": errno.EEXIST, "TimeoutError": errno.ETIMEDOUT,
+                  "ConnectionError": errno.ECONNREFUSED}.get(name, errno.EIO)
+        if row.codes:
+            number = getattr(errno, row.codes[0])
+        return cls(number, os.strerror(number), "/somewhere/file")
+    if row.foreign == "urllib.error.HTTPError":
+        return urllib.error.HTTPError("http://127.0.0.1:8265/api/jobs/", 500, "boom",
+                                      email.message.Message(), None)
+    if row.foreign == "urllib.error.URLError":
+        return urllib.error.URLError(ConnectionRefusedError(errno.ECONNREFUSED, "refused"))
+    if module_name == "fsspec.exceptions":
+        import fsspec.exceptions
+
+        return getattr(fsspec.exceptions, name)()  # type: ignore[no-any-return]
+    if module_name == "ray.exceptions":
+        import ray.exceptions as rx
+
+        return {
+            "RayTaskError": lambda: rx.RayTaskError("f", "Traceback...", ValueError("x")),
+            "GetTimeoutError": lambda: rx.GetTimeoutError("Get timed out"),
+            "ObjectFetchTimedOutError": lambda: rx.ObjectFetchTimedOutError("ab", None, ""),
+            "RayActorError": lambda: rx.ActorDiedError(),
+            "NodeDiedError": lambda: rx.NodeDiedError("node 10.0.0.2 died"),
+            "LocalRayletDiedError": lambda: rx.LocalRayletDiedError(),
+            "WorkerCrashedError": lambda: rx.WorkerCrashedError(),
+            "OutOfMemoryError": lambda: rx.OutOfMemoryError("killed"),
+            "ObjectLostError": lambda: rx.ObjectLostError("ab", None, ""),
+            "RuntimeEnvSetupError": lambda: rx.RuntimeEnvSetupError("pip failed"),
+            "RpcError": lambda: rx.RpcError("failed to connect to GCS"),
+            "RaySystemError": lambda: rx.RaySystemError("system error"),
+            "RayError": lambda: rx.RayError("ray broke"),
+        }[name]()
+    raise AssertionError(f"no sample for {row.foreign}: add one")
+
+
+@pytest.mark.parametrize("row", FOREIGN_ERRORS, ids=lambda r: f"{r.foreign}->"
+                         f"{r.to.__name__ if r.to else 'itself'}@{r.at[0]}")
+def test_each_row_maps_a_real_error_of_its_class(row: Foreign) -> None:
+    error = _sample(row)
+    assert type(error).__module__ + "." + type(error).__qualname__ == row.foreign or \
+        row.foreign in {f"{c.__module__}.{c.__qualname__}" for c in type(error).__mro__}
+    for at in row.at:
+        assert lookup(error, at) is row, f"row {row} is shadowed at {at!r}"
+        if row.to is None:
+            with pytest.raises(type(error)) as passed, mapped(at, "the thing"):
+                raise error
+            assert passed.value is error
+            continue
+        with pytest.raises(row.to) as raised, mapped(at, "the thing at /x", where="/x"):
+            raise error
+        assert type(raised.value) is row.to
+        assert raised.value.__cause__ is error
+        assert str(raised.value).startswith(f"the thing at /x: {row.reason} (")
+        assert raised.value.where == "/x"  # type: ignore[attr-defined]
+
+
+def test_the_table_imports_nothing_foreign() -> None:
+    code = ("import sys, runyard._foreign as f\n"
+            "for m in ('sqlalchemy', 'fsspec', 'ray'):\n"
+            "    assert m not in sys.modules, m\n"
+            "try:\n"
+            "    with f.mapped('store', 'x'):\n"
+            "        raise OSError(5, 'io')\n"
+            "except OSError as e:\n"
+            "    assert type(e) is OSError\n"
+            "assert not {'sqlalchemy', 'fsspec', 'ray'} & set(sys.modules)\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_errors_of_no_row_and_runyard_errors_pass_through() -> None:
+    with pytest.raises(KeyError), mapped("artifacts", "x"):
+        raise KeyError("k")
+    own = ArtifactNotFoundError("no artifact 'a' in file:///x", key="a")
+    with pytest.raises(ArtifactNotFoundError) as raised, mapped("artifacts", "x"):
+        raise own
+    assert raised.value is own
+    # FileExistsError is the store's own answer to a dataset name in use: not a store error
+    with pytest.raises(FileExistsError) as exists, mapped("store", "x"):
+        raise FileExistsError("name")
+    assert type(exists.value) is FileExistsError
+
+
+def test_the_os_error_number_and_path_travel_on_the_mapped_error() -> None:
+    import errno
+    import pickle
+
+    with pytest.raises(ArtifactStoreFullError) as raised, mapped("artifacts", "artifacts"):
+        raise OSError(errno.ENOSPC, "No space left on device", "/data/a.bin")
+    copy = pickle.loads(pickle.dumps(raised.value))
+    assert (copy.errno, copy.path) == (errno.ENOSPC, "/data/a.bin")
+    assert isinstance(copy, OSError)
+
+
+def test_a_password_never_reaches_the_message() -> None:
+    assert without_password("postgresql://me:s3cr3t@db:5432/runs") == \
+        "postgresql://me:***@db:5432/runs"
+    assert without_password("sqlite:////tmp/a:b@c/runs.db") == "sqlite:////tmp/a:b@c/runs.db"
+    assert without_password("postgresql://db/runs") == "postgresql://db/runs"
