@@ -153,11 +153,13 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str | _Readable | B
 
 
 @contextlib.contextmanager
-def atomic_folder(path: str | os.PathLike[str], *, exist_ok: bool = False) -> Iterator[Path]:
+def atomic_folder(path: str | os.PathLike[str], *, exist_ok: bool = False,
+                  create: bool = True) -> Iterator[Path]:
     """A fresh temporary folder beside `path`, renamed to `path` when the block ends
     without an error, removed when it raises. When `path` appeared meanwhile (another
     process made it first), `exist_ok=True` keeps that one and drops ours; otherwise
-    FileExistsError.
+    FileExistsError. With `create=False` the block gets a name only, and makes the
+    folder itself (a tool that wants to create it, like `conda create --prefix`).
 
     Example:
         with atomic_folder(cache / digest, exist_ok=True) as folder:
@@ -165,7 +167,8 @@ def atomic_folder(path: str | os.PathLike[str], *, exist_ok: bool = False) -> It
     """
     target = Path(path)
     temporary = Path(temporary_beside(target))
-    temporary.mkdir()
+    if create:
+        temporary.mkdir()
     try:
         yield temporary
         try:

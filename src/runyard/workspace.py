@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runyard import _validation
+from runyard._atomic import atomic_write
 from runyard.errors import ValidationError, WorkspaceExistsError, WorkspaceNotFoundError
 
 if TYPE_CHECKING:
@@ -121,9 +122,7 @@ class Workspace:
         target = folder / (file_name or CONFIG_FILE)
         config = {"name": self.name, "store_url": self._store_url,
                   "artifact_url": self._artifact_url}
-        temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        temporary.write_text(json.dumps(config, indent=2) + "\n")
-        os.replace(temporary, target)
+        atomic_write(target, json.dumps(config, indent=2) + "\n", durable=True)
 
     # -- settings -------------------------------------------------------------------------
     @property

@@ -3,7 +3,8 @@
 Layout under the cache root (`RUNYARD_ENV_CACHE`, default `~/.cache/runyard/environments`):
 
     <sha256 of spec>/              a finished environment (bin/python, .runyard-env.json)
-    .tmp-<sha256>-<pid>/           a build in progress (renamed into place when it is done)
+    .<sha256>.tmp-<12 hex>/        a build in progress (`runyard._atomic.atomic_folder`:
+                                   renamed into place when it is done)
     .locks/<sha256>.lock           flock: exclusive while building or pruning, shared while
                                    a run uses it
     .runtime/<sha256>/runyard/     the runtime shim put on the path of built environments
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from runyard._atomic import atomic_folder, is_temporary
 from runyard._local import cache_dir
 from runyard.environment._builders import builder_for
 from runyard.environment._definition import spec_hash
@@ -117,24 +119,20 @@ class EnvironmentCache:
                                    time.monotonic() - started, lock)
 
     def _build(self, spec: dict[str, Any], digest: str, final: Path, log: IO[str]) -> None:
-        for stale in self.root.glob(f".tmp-{digest}-*"):  # a build that was killed
+        for stale in [*self.root.glob(f".{digest}.tmp-*"),  # a build that was killed
+                      *self.root.glob(f".tmp-{digest}-*")]:  # (as older runyards named it)
             shutil.rmtree(stale, ignore_errors=True)
-        temporary = self.root / f".tmp-{digest}-{os.getpid()}"
         builder = builder_for(spec["builder"])
         packages = spec["pip"] + spec["conda"]
         log.write(f"building environment {digest[:12]} with {builder.kind}: Python "
                   f"{spec['python']}, {len(packages)} package(s): {', '.join(packages)}\n")
         log.flush()
         started = time.monotonic()
-        try:
+        with atomic_folder(final, create=False) as temporary:  # the builder makes it
             builder.build(spec, temporary, log)
             (temporary / MARKER).write_text(json.dumps(
                 {"spec": spec, "hash": digest, "built_at": time.time(),
                  "build_seconds": round(time.monotonic() - started, 3)}, indent=2))
-            os.rename(temporary, final)
-        except BaseException:
-            shutil.rmtree(temporary, ignore_errors=True)
-            raise
         log.write(f"environment {digest[:12]} built in {time.monotonic() - started:.1f} s\n")
         log.flush()
 
@@ -173,8 +171,10 @@ class EnvironmentCache:
         if not self.root.is_dir():
             return removed
         for folder in sorted(self.root.iterdir()):
-            if folder.name.startswith(".tmp-"):
-                digest = folder.name.split("-")[1]
+            building = is_temporary(folder.name) or folder.name.startswith(".tmp-")
+            if building:  # a build's folder: kept while its builder holds the lock
+                digest = (folder.name[1:].partition(".tmp-")[0] if is_temporary(folder.name)
+                          else folder.name.split("-")[1])
                 if not self._in_use(digest):
                     shutil.rmtree(folder, ignore_errors=True)
                 continue

@@ -9,11 +9,11 @@ heavy dependencies are not installed and are never imported by the runtime.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from pathlib import Path
 
 import runyard
+from runyard._atomic import atomic_folder
 
 
 def copy_of_package(source: Path, package: str, folder: Path) -> Path:
@@ -29,16 +29,12 @@ def copy_of_package(source: Path, package: str, folder: Path) -> Path:
     target = folder / key
     if (target / package / "__init__.py").is_file():
         return target
-    temporary = folder / f".tmp-{key}-{os.getpid()}"
-    shutil.rmtree(temporary, ignore_errors=True)
-    for path in files:
-        destination = temporary / package / path.relative_to(source)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, destination)
-    try:
-        os.rename(temporary, target)
-    except OSError:  # another run made it first
-        shutil.rmtree(temporary, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_folder(target, exist_ok=True) as temporary:  # or another run made it first
+        for path in files:
+            destination = temporary / package / path.relative_to(source)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, destination)
     return target
 
 

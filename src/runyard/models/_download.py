@@ -4,27 +4,29 @@ Invariants:
 - Every downloaded file is hashed as it is written and compared with the sha256 recorded
   at registration; a mismatch raises ChecksumMismatchError and leaves nothing under the
   target name.
-- A download is assembled in a temporary folder beside its target and renamed into place,
-  so the target is the whole model or is not there (with `exist_ok`, files of an existing
-  target are replaced one by one, each by a rename).
+- A download is assembled in a temporary folder beside its target (named as
+  `runyard._atomic` names temporaries) and renamed into place, so the target is the whole
+  model or is not there (with `exist_ok`, files of an existing target are replaced one by
+  one, each by a rename).
 - The cache (`RUNYARD_MODEL_CACHE`, default `~/.cache/runyard/models`) holds
   `<name>/<version>/<registration id>/<root>`: the registration id (the uuid of the
   version's artifact prefix) keeps apart two workspaces that both have a "mnist" version 1.
-  A folder there is complete: it is renamed into place after a verified download.
+  A folder there is complete: it is renamed into place after a verified download
+  (`runyard._atomic.atomic_folder`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runyard._atomic import atomic_folder, temporary_beside
 from runyard._local import cache_dir
 from runyard._validation import artifact_path
+from runyard.artifacts._walk import remove_tree
 from runyard.artifacts.base import CHUNK
 from runyard.errors import ChecksumMismatchError, FileExistsNoOverwriteError, ValidationError
 
@@ -84,7 +86,8 @@ def download(artifacts: ArtifactStore, files: Mapping[str, Any], target_dir: Pat
             f"{target} already exists; pass exist_ok=True to replace its files, or choose "
             f"another target_dir", path=str(target))
     target_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{root}.download-", dir=target_dir))
+    staging = Path(temporary_beside(target))
+    staging.mkdir()
     try:
         for entry in files["files"]:
             relative = artifact_path(entry["path"], what="model file path")
@@ -103,7 +106,7 @@ def download(artifacts: ArtifactStore, files: Mapping[str, Any], target_dir: Pat
         _merge(downloaded, target)
         return target
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging)
 
 
 def cache_root() -> Path:
@@ -119,14 +122,6 @@ def cached(artifacts: ArtifactStore, name: str, version: int, files: Mapping[str
     if folder.is_dir():
         return folder / root
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{registration}.tmp-", dir=folder.parent))
-    try:
+    with atomic_folder(folder, exist_ok=True) as staging:  # or another process cached it
         download(artifacts, files, staging, exist_ok=False, label=label)
-        try:
-            os.rename(staging, folder)
-        except OSError:
-            if not folder.is_dir():  # not "another process cached it first"
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return folder / root

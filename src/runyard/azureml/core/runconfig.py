@@ -29,6 +29,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
+from runyard._atomic import atomic_write
 from runyard.azureml._ignored import AzureArgumentIgnoredWarning, warn_ignored
 from runyard.azureml._surface import module_getattr
 from runyard.azureml.core.environment import Environment
@@ -422,9 +423,7 @@ class RunConfiguration:
         to `environment.yml` beside it."""
         target = _config_file(path or self._path, name or self._name, for_saving=True)
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.tmp")
-        temporary.write_text(json.dumps(self._to_dict(), indent=2) + "\n")
-        os.replace(temporary, target)
+        atomic_write(target, json.dumps(self._to_dict(), indent=2) + "\n")
         if separate_environment_yaml:
             self.environment.python.conda_dependencies.save_to_file(
                 str(target.parent), conda_file_path="environment.yml")
