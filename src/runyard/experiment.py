@@ -8,6 +8,7 @@ snapshot before the run is written, so bad input leaves no run behind.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import os
 import time
 import uuid
@@ -201,19 +202,23 @@ class Experiment:
         if prepare is None:
             raise ValidationError(
                 f"cannot submit a {type(config).__name__}; submit a ScriptRunConfig")
+        from runyard._spec import RunSpec
+
         submission = prepare()
         # what no process could be started with fails here, not at Starting
         _validation.check_process_config(submission.config)
+        # the run's typed record, with its process plan: made here, once per run
+        spec = RunSpec.from_json(submission.config).with_plan()
         clean_tags = _tags(tags)
         compute = get_compute_target(self.workspace, submission.compute_target)
-        compute.check_submission(submission.config)
+        compute.check_submission(spec.to_json())
         taken = snapshot.take(submission.source_directory, self.workspace.artifacts)
         run_id = new_run_id(self.name)
-        config_row = {**submission.config, "source_directory": str(submission.source_directory),
-                      "snapshot": {"files": taken.files, "bytes": taken.bytes,
-                                   "new_bytes": taken.new_bytes}}
+        spec = dataclasses.replace(
+            spec, source_directory=str(submission.source_directory),
+            snapshot={"files": taken.files, "bytes": taken.bytes, "new_bytes": taken.new_bytes})
         self.workspace.store.create_run(run_id, self.name, compute_target=compute.name,
-                                        config=config_row, snapshot_id=taken.id,
+                                        config=spec.to_json(), snapshot_id=taken.id,
                                         tags=clean_tags, parent_id=_parent_id)
         try:
             compute.launch(run_id)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runyard._spec import RunSpec
 from runyard.compute.executor import failed
 from runyard.environment import EnvironmentCache, PreparedEnvironment
 from runyard.errors import EnvironmentBuildError
@@ -43,20 +44,26 @@ class WorkingDirectory:
     data_environment: dict[str, str] = field(default_factory=dict)
 
 
-def prepare_environment(config: dict[str, Any], logs: Path, say: Callable[[str], None],
+def _spec(spec: RunSpec | Mapping[str, Any]) -> RunSpec:
+    """The run's spec, or its JSON (what a cluster's node agent is sent)."""
+    return spec if isinstance(spec, RunSpec) else RunSpec.from_json(spec)
+
+
+def prepare_environment(spec: RunSpec | Mapping[str, Any], logs: Path,
+                        say: Callable[[str], None],
                         check_cancel: Callable[[], None] = lambda: None) -> NodeEnvironment:
     """Build or reuse the run's environment on this node (in a thread, so that
     `check_cancel` is called meanwhile), or take the user-managed interpreter; a failure
     is a StopRun naming it."""
     from runyard.environment._shim import ensure_runtime_shim
 
-    environment = config.get("environment")
-    if environment is not None and not environment["user_managed"]:
-        node = _build(environment["spec"], logs, say, check_cancel)
+    environment = _spec(spec).environment
+    if environment is not None and not environment.user_managed:
+        assert environment.spec is not None, "a built environment has a build spec"
+        node = _build(environment.spec, logs, say, check_cancel)
     else:
-        definition = (environment or {}).get("definition", {})
-        interpreter = (definition.get("python", {}).get("interpreter_path")
-                       or config.get("interpreter") or sys.executable)
+        interpreter = ((environment.interpreter_path if environment is not None else None)
+                       or _spec(spec).interpreter or sys.executable)
         say(f"environment: user-managed, interpreter {interpreter}")
         node = NodeEnvironment(interpreter)
     if not os.access(node.interpreter, os.X_OK):
@@ -96,8 +103,9 @@ def _build(spec: dict[str, Any], logs: Path, say: Callable[[str], None],
     return NodeEnvironment(str(prepared.interpreter), prepared)
 
 
-def prepare_working_directory(ws: Workspace, config: dict[str, Any], snapshot_id: str,
-                              path: Path, say: Callable[[str], None]) -> WorkingDirectory:
+def prepare_working_directory(ws: Workspace, spec: RunSpec | Mapping[str, Any],
+                              snapshot_id: str, path: Path,
+                              say: Callable[[str], None]) -> WorkingDirectory:
     """The snapshot materialized in `path`, with ./outputs; DataReferences in the
     arguments become local paths (runyard.data): the tokens replaced, their environment
     variables returned."""
@@ -106,14 +114,15 @@ def prepare_working_directory(ws: Workspace, config: dict[str, Any], snapshot_id
     count = snapshot.materialize(snapshot_id, ws.artifacts, path)
     (path / "outputs").mkdir(exist_ok=True)
     say(f"working directory {path} with {count} files from snapshot {snapshot_id[:12]}")
-    found = WorkingDirectory(path, count, list(config.get("arguments", [])))
-    if config.get("data_references"):
+    submitted = _spec(spec)
+    found = WorkingDirectory(path, count, list(submitted.arguments))
+    if submitted.data_references:
         from runyard.data import apply_data_references
         from runyard.errors import RunyardError
 
         try:
             found.arguments, found.data_environment = apply_data_references(
-                ws, config["data_references"], found.arguments, path, say)
+                ws, submitted.data_references, found.arguments, path, say)
         except (RunyardError, OSError) as e:
             raise failed(f"could not make the data references available: {e}") from e
     return found

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from runyard import _status
-from runyard.distributed.plan import Plan, ProcessSpec, make_plan, node_loads
+from runyard.distributed.plan import Plan, ProcessSpec, node_loads, plan_for
 from runyard.errors import ComputeTargetException, ValidationError
 
 COMMAND_TIMEOUT = 30.0
@@ -359,10 +359,7 @@ class JobShape:
     @classmethod
     def of_config(cls, distributed: dict[str, Any] | None) -> JobShape:
         """The shape of the plan a distributed configuration (its dict form) makes."""
-        node_count = int((distributed or {}).get("node_count", 1))
-        plan = make_plan(distributed, [f"node{i}" for i in range(node_count)],
-                         iter(range(1, 1 << 20)))
-        return cls.of_plan(plan)
+        return cls.of_plan(plan_for(distributed))
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from runyard._status import FAILED
 
 if TYPE_CHECKING:
+    from runyard._spec import RunSpec
     from runyard.compute.base import ComputeTarget
     from runyard.distributed.plan import Plan
     from runyard.store import AbstractStore
@@ -63,7 +64,9 @@ class RunHandle(Protocol):
     store: AbstractStore
     run_id: str
     run: dict[str, Any]
-    config: dict[str, Any]
+    config: dict[str, Any]      # the run row's config: the spec's JSON
+    @property
+    def spec(self) -> RunSpec: ...  # what was submitted, with the plan made at submit
     dir: Path
     logs: Path
     status: str

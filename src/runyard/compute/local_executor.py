@@ -4,7 +4,8 @@
   waits for a slot, so a queued run starts as soon as one frees.
 - Queued: one of the compute's `max_concurrent_runs` slots (flock'ed files, freed with
   the process that holds one); the setting is re-read while waiting.
-- Starting: the working directory and data references; the plan on 127.0.0.1.
+- Starting: the working directory and data references; the run's plan (made at submit)
+  bound to 127.0.0.1 and free ports.
 - Running: a ProcessGroup (one process per planned process, or one mpirun); stopping
   kills the driver's whole process tree (it is the subreaper of everything the run
   started, daemons included).
@@ -27,7 +28,7 @@ from runyard.compute._node import (
 from runyard.compute._process_group import ProcessGroup
 from runyard.compute.executor import KILL_GRACE_SECONDS, Executor, Outcome, with_shim
 from runyard.compute.local import Slot
-from runyard.distributed.plan import Plan, make_plan
+from runyard.distributed.plan import Plan
 from runyard.supervisor import _processes
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ class LocalExecutor(Executor):
 
     def preflight(self) -> None:
         run = self.run
-        self.environment = prepare_environment(run.config, run.logs, run.say, run.check_cancel)
+        self.environment = prepare_environment(run.spec, run.logs, run.say, run.check_cancel)
 
     def acquire(self) -> None:
         from runyard.compute import get_compute_target
@@ -88,11 +89,13 @@ class LocalExecutor(Executor):
 
     def prepare(self) -> Plan:
         run = self.run
-        self.workdir = prepare_working_directory(run.ws, run.config, run.run["snapshot_id"],
+        self.workdir = prepare_working_directory(run.ws, run.spec, run.run["snapshot_id"],
                                                  run.dir / "wd", run.say)
+        plan = run.spec.plan
+        assert plan is not None, "the driver's spec has its plan"
         ports = _HeldPorts(PORTS_PER_RUN)
         try:
-            return make_plan(run.config.get("distributed"), ["127.0.0.1"], ports)
+            return plan.bind(["127.0.0.1"] * plan.nodes_needed, ports)
         finally:
             ports.close()
 
@@ -100,7 +103,7 @@ class LocalExecutor(Executor):
         run, environment, workdir = self.run, self.environment, self.workdir
         assert environment is not None, "prepared before start"
         assert workdir is not None, "prepared before start"
-        command = [environment.interpreter, run.config["script"], *workdir.arguments]
+        command = [environment.interpreter, run.spec.script, *workdir.arguments]
         env = {**with_shim(run.process_environment(), environment.shim),
                **workdir.data_environment}
         self.group = ProcessGroup(plan, command, workdir.path, env, run.logs,

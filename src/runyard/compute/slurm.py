@@ -200,7 +200,13 @@ class SlurmCompute(ComputeTarget):
         GPUs its nodes lack, MPI without Slurm's PMIx plugin, a time limit beyond its own;
         warn when processes outnumber a node's CPUs (they share them, as v1 ran them)."""
         distributed = config.get("distributed")
-        shape = jobs.JobShape.of_config(distributed)
+        plan = config.get("plan")   # made at submit (a RunSpec's JSON), else made here
+        if plan is not None:
+            from runyard.distributed.plan import Plan as SubmittedPlan
+
+            shape = jobs.JobShape.of_plan(SubmittedPlan.from_json(plan))
+        else:
+            shape = jobs.JobShape.of_config(distributed)
         partition = self.partition_info()
         where = f"partition {partition.name!r} of Slurm compute {self.name!r}"
         if partition.state.upper() != "UP":

@@ -9,8 +9,8 @@ step per process of the plan, started with srun from the run driver on the submi
   PENDING, with Slurm's reason in the stage detail; a reason that never clears by
   waiting (`NEVER_STARTS`) fails the run, naming it. CONFIGURING shows as Scaling.
 - Starting: the job's nodes (their names and NodeAddr), the working directory (the
-  snapshot; on the shared filesystem, so once for every node), the plan on the nodes'
-  real addresses.
+  snapshot; on the shared filesystem, so once for every node), the run's plan (made at
+  submit; it also shaped the batch job) bound to the nodes' real addresses.
 - Running: one srun per step; a step's exit code is its process's, except that srun
   exits 0 when its node failed (`node_failure` reads its words first); the job's own
   state (NODE_FAIL, TIMEOUT, a cancel from outside runyard) is read every few seconds.
@@ -46,7 +46,7 @@ from runyard.compute.executor import (
     failed,
     with_shim,
 )
-from runyard.distributed.plan import Plan, make_plan
+from runyard.distributed.plan import Plan
 from runyard.supervisor import _processes
 
 if TYPE_CHECKING:
@@ -93,18 +93,16 @@ class SlurmExecutor(Executor):
     # -- Preparing, Queued ----------------------------------------------------------------
     def preflight(self) -> None:
         run = self.run
-        self.environment = prepare_environment(run.config, run.logs, run.say, run.check_cancel)
+        self.environment = prepare_environment(run.spec, run.logs, run.say, run.check_cancel)
 
     def acquire(self) -> None:
         run = self.run
-        distributed = run.config.get("distributed")
-        shape_plan = make_plan(distributed, [f"node{i}" for i in range(
-            int((distributed or {}).get("node_count", 1)))], iter(range(1, 1 << 20)))
-        use_gpu = bool((run.config.get("estimator") or {}).get("use_gpu"))
+        plan = run.spec.plan
+        assert plan is not None, "the driver's spec has its plan"
         # the batch step runs in the run folder (shared), the steps in its wd
         self.request = self.slurm.job_request(
-            run.run_id, shape_plan, workdir=run.dir, output=run.dir / jobs.BATCH_LOG,
-            environment={"RUNYARD_RUN_ID": run.run_id}, use_gpu=use_gpu)
+            run.run_id, plan, workdir=run.dir, output=run.dir / jobs.BATCH_LOG,
+            environment={"RUNYARD_RUN_ID": run.run_id}, use_gpu=run.spec.use_gpu)
         self.job_id = jobs.submit(jobs.batch_script(self.request), self.env)
         run.say(f"submitted Slurm job {self.job_id} ({' '.join(self.request.sbatch_options())})")
         run.transition(_status.QUEUED, detail=f"Slurm job {self.job_id} submitted")
@@ -136,10 +134,11 @@ class SlurmExecutor(Executor):
     # -- Starting -------------------------------------------------------------------------
     def prepare(self) -> Plan:
         run = self.run
-        self.workdir = prepare_working_directory(run.ws, run.config, run.run["snapshot_id"],
+        self.workdir = prepare_working_directory(run.ws, run.spec, run.run["snapshot_id"],
                                                  run.dir / "wd", run.say)
         addresses = jobs.node_addresses(self.node_names, self.env)
-        plan = make_plan(run.config.get("distributed"), addresses, iter(free_ports(64)))
+        assert run.spec.plan is not None, "the driver's spec has its plan"
+        plan = run.spec.plan.bind(addresses, iter(free_ports(64)))
         run.say(f"plan on {', '.join(addresses)} ({', '.join(self.node_names)})")
         return plan
 
@@ -151,7 +150,7 @@ class SlurmExecutor(Executor):
         assert self.job_id is not None, "acquired before start"
         assert self.request is not None, "acquired before start"
         self.plan = plan
-        self.command = [environment.interpreter, run.config["script"], *workdir.arguments]
+        self.command = [environment.interpreter, run.spec.script, *workdir.arguments]
         base = {**with_shim(run.process_environment(), environment.shim),
                 **workdir.data_environment}
         env = jobs.command_environment(self.env, base=base)

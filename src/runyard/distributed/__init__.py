@@ -6,7 +6,14 @@ from runyard.distributed._configs import (
     TensorflowConfiguration,
     configuration_from,
 )
-from runyard.distributed.plan import NodeLoad, Plan, ProcessSpec, make_plan, node_loads
+from runyard.distributed.plan import (
+    NodeLoad,
+    Plan,
+    ProcessSpec,
+    make_plan,
+    node_loads,
+    plan_for,
+)
 
 __all__ = ["MpiConfiguration", "NodeLoad", "Plan", "ProcessSpec", "PyTorchConfiguration",
-           "TensorflowConfiguration", "configuration_from", "make_plan", "node_loads"]
+           "TensorflowConfiguration", "configuration_from", "make_plan", "node_loads", "plan_for"]

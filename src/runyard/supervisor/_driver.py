@@ -36,6 +36,7 @@ from runyard.supervisor import _processes
 from runyard.workspace import Workspace
 
 if TYPE_CHECKING:
+    from runyard._spec import RunSpec
     from runyard.distributed.plan import Plan
     from runyard.supervisor._ingest import Ingestor
 
@@ -64,7 +65,8 @@ class RunDriver:
         self.store = workspace.store
         self.run_id = run_id
         self.run = self.store.get_run(run_id)
-        self.config: dict[str, Any] = self.run["config"] or {}
+        self.config: dict[str, Any] = self.run["config"] or {}  # the spec's JSON
+        self._spec: RunSpec | None = None
         self.dir = workspace.run_dir(run_id)
         self.logs = self.dir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -76,6 +78,25 @@ class RunDriver:
         self._cancel_seen = False
         self._logs_kept = False
         self._ingest: Ingestor | None = None
+
+    @property
+    def spec(self) -> RunSpec:
+        """What was submitted (the run row's config, read as a RunSpec), with its plan:
+        made at submit, or, for a run submitted before plans traveled, made now."""
+        if self._spec is None:
+            from runyard._spec import RunSpec
+
+            spec = RunSpec.from_json(self.config)
+            if spec.plan is None:
+                spec = spec.with_plan()
+                self.say(f"plan: made now ({spec.plan.kind if spec.plan else '?'}): the "
+                         f"run's spec was written before plans traveled with the run")
+            else:
+                self.say(f"plan: made at submit ({spec.plan.kind}, "
+                         f"{spec.plan.world_size} process(es) on "
+                         f"{spec.plan.nodes_needed} node(s))")
+            self._spec = spec
+        return self._spec
 
     @property
     def ingest(self) -> Ingestor:
@@ -173,6 +194,7 @@ class RunDriver:
         if self.status in _status.TERMINAL:  # failed or canceled before we started
             raise StopRun(self.status, f"run is {self.status} already; supervisor stops")
         self.check_cancel()
+        self.spec  # noqa: B018 - read now: a spec that does not read fails the run here
         self.transition(_status.PREPARING)
         self.check_cancel()
 
@@ -182,10 +204,7 @@ class RunDriver:
         env = {k: v for k, v in os.environ.items()
                if k not in ("RUNYARD_SUPERVISOR_LOG", "RUNYARD_STORE_URL",
                             "RUNYARD_ARTIFACT_URL")}
-        definition = (self.config.get("environment") or {}).get("definition") or {}
-        for variables in (definition.get("environment_variables"),
-                          self.config.get("environment_variables")):
-            env.update({str(k): str(v) for k, v in (variables or {}).items()})
+        env.update(self.spec.process_environment_variables)
         # v1 scripts' `from azureml.core import Run`, last on the path of every run: a real
         # azureml-core in the environment still wins (runyard.azureml._in_run)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (
@@ -204,7 +223,7 @@ class RunDriver:
         self.transition(_status.RUNNING)
         executor.start(plan)
         started = time.monotonic()
-        limit = self.config.get("max_run_duration_seconds")
+        limit = self.spec.max_run_duration_seconds
         last_cancel_check = 0.0
         while (outcome := executor.poll()) is None:
             self.ingest.poll()
