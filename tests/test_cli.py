@@ -381,6 +381,47 @@ def test_ctrl_c_stops_logs_follow_and_says_the_run_goes_on(
     assert run.get_status() == "Canceled"
 
 
+def _write_logs(run: Run, logs: dict[str, str]) -> None:
+    """Log files where a run's supervisor writes them while it runs."""
+    folder = run.workspace.run_dir(run.id) / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in logs.items():
+        (folder / name).write_text(text)
+
+
+SEVERAL_LOGS = {"environment.txt": "installing six\n", "worker_0.txt": "w0 a\nw0 last",
+                "worker_1.txt": "w1 a\n", "supervisor.txt": "starting\n",
+                "plot.png": "not text\n"}
+SEVERAL_LINES = ["[environment] installing six", "[worker_0] w0 a", "[worker_1] w1 a",
+                 "[worker_0] w0 last"]
+
+
+def test_logs_prints_as_the_run_is_followed_by_submit(
+        workspace: Workspace, experiment: Experiment,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """One printer (runyard._follow.Follower) for `runyard logs` and for following a run:
+    the build log first, labelled; several processes labelled, their last unterminated
+    line too; no supervisor log, no files that are not text."""
+    run = interactive_run(experiment)
+    _write_logs(run, SEVERAL_LOGS)
+    assert invoke(workspace, "logs", run.id).stdout.splitlines() == SEVERAL_LINES
+    run.complete()
+    capsys.readouterr()
+    run.wait_for_completion(show_output=True)
+    shown = capsys.readouterr().out.splitlines()
+    assert [line for line in shown if line in SEVERAL_LINES] == SEVERAL_LINES
+    assert not any("starting" in line or "not text" in line for line in shown)
+
+
+def test_logs_all_adds_the_supervisors_log(workspace: Workspace,
+                                           experiment: Experiment) -> None:
+    run = interactive_run(experiment)
+    _write_logs(run, SEVERAL_LOGS)
+    printed = invoke(workspace, "logs", "--all", run.id).stdout.splitlines()
+    assert printed == ["[environment] installing six", "[supervisor] starting",
+                       "[worker_0] w0 a", "[worker_1] w1 a", "[worker_0] w0 last"]
+
+
 def test_logs_of_a_run_without_logs_says_so(workspace: Workspace,
                                             experiment: Experiment) -> None:
     run = interactive_run(experiment)

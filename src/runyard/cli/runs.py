@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 import time
 from collections import Counter
 from datetime import datetime
@@ -36,12 +37,11 @@ from runyard.cli.util import (
 if TYPE_CHECKING:
     from runyard.cli.state import State
     from runyard.environment import Environment
-    from runyard.run import Run
 
 FOLLOW_SECONDS = 0.25
 INTERRUPTED = 130  # the shell's code for "ended by SIGINT"
-_STATUS_STYLES = {_status.COMPLETED: "green", _status.FAILED: "red",
-                  _status.CANCELED: "yellow", _status.RUNNING: "cyan"}
+_STATUS_STYLES: dict[str, str] = {_status.COMPLETED: "green", _status.FAILED: "red",
+                                  _status.CANCELED: "yellow", _status.RUNNING: "cyan"}
 
 
 # -- plumbing ------------------------------------------------------------------------------
@@ -392,45 +392,6 @@ def show_run(state: State, run_id: str) -> None:
 
 
 # -- logs, metrics, files ------------------------------------------------------------------
-class _LogPrinter:
-    """Prints the new complete lines of a run's logs, labelled when there are several."""
-
-    def __init__(self, run: Run, include_supervisor: bool) -> None:
-        self.run = run
-        self.include_supervisor = include_supervisor
-        self.offsets: dict[str, int] = {}
-        self.partial: dict[str, bytes] = {}
-
-    def names(self, details: dict[str, Any]) -> list[str]:
-        return sorted(n for n in details["logFiles"]
-                      if n.endswith(".txt") and (self.include_supervisor
-                                                 or n != "logs/supervisor.txt"))
-
-    def print_new(self, names: list[str]) -> None:
-        for name in names:
-            data = self.run.read_log(name, self.offsets.get(name, 0))
-            if not data:
-                continue
-            self.offsets[name] = self.offsets.get(name, 0) + len(data)
-            lines = (self.partial.pop(name, b"") + data).split(b"\n")
-            if lines[-1]:
-                self.partial[name] = lines[-1]
-            for line in lines[:-1]:
-                self._echo(name, line, several=len(names) > 1)
-
-    def finish(self, names: list[str]) -> None:
-        self.print_new(names)
-        for name, rest in sorted(self.partial.items()):
-            self._echo(name, rest, several=len(names) > 1)
-        self.partial.clear()
-
-    @staticmethod
-    def _echo(name: str, line: bytes, several: bool) -> None:
-        text = line.decode("utf-8", "replace")
-        label = name.removeprefix("logs/").removesuffix(".txt")
-        click.echo(f"[{label}] {text}" if several else text)
-
-
 @click.command(cls=RunyardCommand)
 @click.argument("run_id")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing until the run ends.")
@@ -441,22 +402,21 @@ class _LogPrinter:
 def logs(ctx: click.Context, state: State, run_id: str, follow: bool,
          include_all: bool) -> None:
     """Print a run's logs (logs/*.txt)."""
+    from runyard._follow import Follower
+
     run = state.run(run_id)
-    printer = _LogPrinter(run, include_supervisor=include_all)
+    follower = Follower(run, sys.stdout, stages=False,
+                        include_supervisor=include_all)
     try:
-        while True:
-            details = run.get_details()  # status first: logs read after an end are whole
-            names = printer.names(details)
-            if not follow or details["status"] in _status.TERMINAL:
-                break
-            printer.print_new(names)
-            time.sleep(FOLLOW_SECONDS)
-        printer.finish(names)
+        if follow:
+            while follower.step()["status"] not in _status.TERMINAL:
+                time.sleep(FOLLOW_SECONDS)
+        follower.finish()
     except KeyboardInterrupt:
         if not follow:
             ctx.exit(INTERRUPTED)
         _stopped_following(ctx, run.id)
-    if not printer.offsets:
+    if not follower.read_anything:
         click.echo(f"run {run.id} has no logs yet", err=True)
 
 
