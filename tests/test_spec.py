@@ -1,13 +1,16 @@
-"""Typed records across boundaries: RunSpec and the plan it carries, as data."""
+"""Typed records across boundaries: RunSpec and the plan it carries, RunStatus."""
 
 from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
 import pytest
 
+from runyard import Workspace, _status
 from runyard._spec import EstimatorInfo, RunEnvironment, RunSpec
+from runyard._status import RunStatus
 from runyard.distributed import (
     PyTorchConfiguration,
     TensorflowConfiguration,
@@ -136,3 +139,28 @@ def test_bind_says_what_it_lacks() -> None:
     assert {(p.env["MASTER_ADDR"], p.env["MASTER_PORT"]) for p in bound.processes} == {
         ("10.0.0.1", "1234")}
     assert [p.port for p in bound.processes] == [1234, None, None, None]
+
+
+def test_run_status_is_the_plain_string_the_store_holds(tmp_path: Path) -> None:
+    assert [str(s) for s in RunStatus] == list(_status.LIFECYCLE) == [
+        "NotStarted", "Preparing", "Queued", "Scaling", "Starting", "Running", "Finalizing",
+        "CancelRequested", "Completed", "Failed", "Canceled"]
+    assert _status.RUNNING is RunStatus.RUNNING
+    assert RunStatus.RUNNING == "Running"
+    assert f"{RunStatus.FAILED}" == "Failed"
+    assert json.dumps([RunStatus.QUEUED]) == '["Queued"]'
+    assert {s for s in RunStatus if s.is_terminal} == _status.TERMINAL == {
+        "Completed", "Failed", "Canceled"}
+    assert not RunStatus("CancelRequested").is_terminal
+    with pytest.raises(ValueError, match="'Runing' is not a valid RunStatus"):
+        RunStatus("Runing")
+    # the store writes and reads the same strings as before
+    ws = Workspace.create("ws", path=tmp_path / "ws")
+    ws.store.ensure_experiment("e")
+    ws.store.create_run("e_1", "e", compute_target=None, config=None, snapshot_id=None,
+                        status=RunStatus.RUNNING)
+    assert ws.store.set_status("e_1", RunStatus.COMPLETED, only_if=["Running"])
+    row = ws.store.get_run("e_1")
+    assert type(row["status"]) is str
+    assert row["status"] == "Completed"
+    assert RunStatus(row["status"]).is_terminal
