@@ -5,18 +5,31 @@ raised from the original, at every boundary: the run history, the artifact store
 from __future__ import annotations
 
 import builtins
+import contextlib
 import email.message
 import inspect
 import os
 import re
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 import runyard.errors
 from runyard._foreign import FOREIGN_ERRORS, Foreign, lookup, mapped, without_password
-from runyard.errors import ArtifactNotFoundError, ArtifactStoreFullError, RunyardError
+from runyard.errors import (
+    ArtifactNotFoundError,
+    ArtifactStoreFullError,
+    RunIdInUseError,
+    RunyardError,
+    StoreConflictError,
+    StoreLockedError,
+    StoreUnavailableError,
+    ValidationError,
+)
 
 # -- the drawing in errors.py's docstring is the hierarchy ---------------------------------
 _TREE_LINE = re.compile(r"^(?P<indent>(?:│   |    )*)(?:├── |└── )?(?P<name>[A-Z]\w+)"
@@ -200,3 +213,110 @@ def test_a_password_never_reaches_the_message() -> None:
         "postgresql://me:***@db:5432/runs"
     assert without_password("sqlite:////tmp/a:b@c/runs.db") == "sqlite:////tmp/a:b@c/runs.db"
     assert without_password("postgresql://db/runs") == "postgresql://db/runs"
+
+
+# -- the run history: a real SQLite file ---------------------------------------------------
+@contextlib.contextmanager
+def _write_lock_held(database: Path) -> Iterator[None]:
+    """Another connection, holding SQLite's write lock in an open write transaction."""
+    holder = sqlite3.connect(database, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_a_database_locked_by_another_writer_is_a_store_locked_error(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from runyard.store.sql import SqlStore
+
+    database = tmp_path / "runs.db"
+    store = SqlStore(f"sqlite:///{database}?timeout=0.3")
+    with _write_lock_held(database), pytest.raises(StoreLockedError) as raised:
+        store.ensure_experiment("waits-for-the-lock")
+    store.close()
+    message = str(raised.value)
+    assert message.startswith(f"run history sqlite:///{database}?timeout=0.3: is locked"), \
+        message
+    assert "database is locked" in message  # SQLite's own words, at the end
+    assert isinstance(raised.value, TimeoutError)
+    assert isinstance(raised.value.__cause__, sa.exc.OperationalError)
+    assert raised.value.url == f"sqlite:///{database}?timeout=0.3"  # type: ignore[attr-defined]
+
+
+def test_the_busy_timeout_is_the_urls_and_must_be_seconds(tmp_path: Path) -> None:
+    from runyard.store.sql import SqlStore
+
+    store = SqlStore(f"sqlite:///{tmp_path / 'runs.db'}?timeout=2.5")
+    with store._read() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 2500
+    store.close()
+    with pytest.raises(ValidationError, match="timeout must be a number of seconds, not 'soon'"):
+        SqlStore(f"sqlite:///{tmp_path / 'other.db'}?timeout=soon")
+    assert not (tmp_path / "other.db").exists()
+
+
+def test_a_database_in_a_folder_that_cannot_be_made_is_store_unavailable(
+        tmp_path: Path) -> None:
+    from runyard.store.sql import SqlStore
+
+    (tmp_path / "a-file").write_text("not a folder")
+    database = tmp_path / "a-file" / "sub" / "runs.db"
+    with pytest.raises(StoreUnavailableError) as raised:
+        SqlStore(f"sqlite:///{database}")
+    message = str(raised.value)
+    assert message.startswith(f"run history sqlite:///{database}: cannot be created"), message
+    assert isinstance(raised.value.__cause__, NotADirectoryError)
+    assert raised.value.path == str(tmp_path / "a-file" / "sub")  # type: ignore[attr-defined]
+
+
+def test_a_database_path_that_is_a_folder_is_store_unavailable(tmp_path: Path) -> None:
+    from runyard.store.sql import SqlStore
+
+    folder = tmp_path / "runs.db"
+    folder.mkdir()
+    with pytest.raises(StoreUnavailableError, match=re.escape(
+            f"run history sqlite:///{folder}: cannot be opened or reached")) as raised:
+        SqlStore(f"sqlite:///{folder}")
+    assert "unable to open database file" in str(raised.value)
+
+
+def test_a_file_that_is_not_a_database_is_store_unavailable(tmp_path: Path) -> None:
+    from runyard.store.sql import SqlStore
+
+    notes = tmp_path / "notes.db"
+    notes.write_bytes(b"these are my notes, not a database, " * 100)
+    with pytest.raises(StoreUnavailableError, match="is not a SQLite database, or is damaged"):
+        SqlStore(f"sqlite:///{notes}")
+    assert notes.read_bytes().startswith(b"these are my notes")
+
+
+def test_a_duplicate_run_id_is_run_id_in_use(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from runyard.store.sql import SqlStore
+
+    store = SqlStore(f"sqlite:///{tmp_path / 'runs.db'}")
+    store.create_run("r1", "e", compute_target=None, config=None, snapshot_id=None)
+    with pytest.raises(RunIdInUseError) as raised:
+        store.create_run("r1", "e", compute_target=None, config=None, snapshot_id=None)
+    assert str(raised.value).startswith(
+        f"run 'r1' in run history sqlite:///{tmp_path / 'runs.db'}: the run id is already "
+        f"used by another run")
+    assert raised.value.run_id == "r1"  # type: ignore[attr-defined]
+    assert isinstance(raised.value.__cause__, sa.exc.IntegrityError)
+    assert [r["id"] for r in store.list_runs()] == ["r1"]  # nothing half-written
+    assert len(store.status_events("r1")) == 1
+    store.close()
+
+
+def test_a_row_referring_to_no_run_is_a_store_conflict(tmp_path: Path) -> None:
+    from runyard.store.sql import SqlStore
+
+    store = SqlStore(f"sqlite:///{tmp_path / 'runs.db'}")
+    with pytest.raises(StoreConflictError, match="refers to a row that is not there"):
+        store.set_tags("no-such-run", {"a": "b"})
+    store.close()

@@ -5,6 +5,9 @@ Invariants:
   single read of `alembic_version`, Alembic itself is imported only when work is due.
 - SQLite write transactions start with BEGIN IMMEDIATE, so concurrent supervisors wait on
   the busy timeout instead of failing on a read→write lock upgrade.
+- SQLAlchemy's errors leave as runyard's (`runyard._foreign`, boundary "store"), mapped
+  where every call passes: opening the store, `_write` and `_read`; the busy timeout is
+  the URL's `?timeout=` in seconds (60 when not given).
 - `set_status` is a compare-and-set: a status is only written from an expected one, so a
   reader that marks a dead run Failed can never overwrite an end state the supervisor wrote.
 """
@@ -23,7 +26,14 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from runyard import _status
-from runyard.errors import ModelNotFoundError, PropertyImmutableError, RunNotFoundError
+from runyard._foreign import mapped, without_password
+from runyard.errors import (
+    ModelNotFoundError,
+    PropertyImmutableError,
+    RunNotFoundError,
+    StoreConflictError,
+    ValidationError,
+)
 from runyard.store import _schema as t
 from runyard.store.base import AbstractStore, MetricRow
 
@@ -35,8 +45,24 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 _migrate_lock = threading.Lock()
 
 
+def _busy_timeout(url: str) -> float:
+    """The seconds a SQLite writer waits for the lock: the URL's ?timeout=, else 60."""
+    given = sa.engine.make_url(url).query.get("timeout", "60")
+    text = given[-1] if isinstance(given, tuple) else given
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise ValidationError(f"store URL {without_password(url)!r}: timeout must be a number "
+                              f"of seconds, not {text!r}", url=without_password(url))
+    return seconds
+
+
 def _sqlite_engine(url: str) -> sa.Engine:
-    engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+    timeout = _busy_timeout(url)
+    engine = sa.create_engine(url, connect_args={"timeout": timeout,
+                                                 "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -45,7 +71,7 @@ def _sqlite_engine(url: str) -> sa.Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute(f"PRAGMA busy_timeout={round(timeout * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -76,14 +102,17 @@ class SqlStore(AbstractStore):
 
     def __init__(self, url: str) -> None:
         self.url = url
-        if url.startswith("sqlite"):
-            database = sa.engine.make_url(url).database
-            if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = _sqlite_engine(url)
-        else:
-            self.engine = sa.create_engine(url, pool_pre_ping=True)
-        self._migrate()
+        self._shown = without_password(url)
+        self._where = f"run history {self._shown}"
+        with mapped("store-open", self._where, url=self._shown):
+            if url.startswith("sqlite"):
+                database = sa.engine.make_url(url).database
+                if database and database != ":memory:":
+                    Path(database).parent.mkdir(parents=True, exist_ok=True)
+                self.engine = _sqlite_engine(url)
+            else:
+                self.engine = sa.create_engine(url, pool_pre_ping=True)
+            self._migrate()
         self._metric_sql: dict[int, _CompiledInsert] = {}
 
     # -- plumbing -------------------------------------------------------------------------
@@ -109,15 +138,18 @@ class SqlStore(AbstractStore):
                 command.upgrade(config, "head")
 
     @contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
-        with self.engine.connect() as conn:
+    def _write(self, about: str | None = None, **context: Any) -> Iterator[sa.Connection]:
+        """A write transaction; its errors name `about` ("run 'r1'") and the store."""
+        where = f"{about} in {self._where}" if about else self._where
+        with mapped("store", where, url=self._shown, **context), \
+                self.engine.connect() as conn:
             conn = conn.execution_options(runyard_write=True)
             with conn.begin():
                 yield conn
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
-        with self.engine.connect() as conn:
+        with mapped("store", self._where, url=self._shown), self.engine.connect() as conn:
             yield conn
 
     def close(self) -> None:
@@ -188,7 +220,7 @@ class SqlStore(AbstractStore):
     ) -> None:
         experiment_id = self.ensure_experiment(experiment)
         now = time.time()
-        with self._write() as conn:
+        with self._write(f"run {run_id!r}", run_id=run_id) as conn:
             number = conn.execute(
                 sa.select(sa.func.count()).select_from(t.runs)
                 .where(t.runs.c.experiment_id == experiment_id)
@@ -214,7 +246,7 @@ class SqlStore(AbstractStore):
         with self._read() as conn:
             row = conn.execute(self._run_query().where(t.runs.c.id == run_id)).first()
         if row is None:
-            raise RunNotFoundError(f"no run with id {run_id!r} in {self.url}", run_id=run_id)
+            raise RunNotFoundError(f"no run with id {run_id!r} in {self._shown}", run_id=run_id)
         return dict(row._mapping)
 
     def list_runs(
@@ -543,7 +575,7 @@ class SqlStore(AbstractStore):
                         tags=dict(tags or {}), properties=dict(properties or {}),
                         files=dict(files), created_at=time.time()))
                 return version
-            except sa.exc.IntegrityError:
+            except StoreConflictError:
                 if attempt == 9:
                     raise
                 time.sleep(0.01 * (attempt + 1))
@@ -574,7 +606,7 @@ class SqlStore(AbstractStore):
                         name=name, version=version, definition=dict(definition),
                         description=description, tags=dict(tags), created_at=time.time()))
                 return version
-            except sa.exc.IntegrityError:
+            except StoreConflictError:
                 if attempt == 9:
                     raise
                 time.sleep(0.01 * (attempt + 1))
@@ -626,7 +658,7 @@ class SqlStore(AbstractStore):
             sa.select(m.tags, m.properties).where(m.name == name, m.version == version)
             .with_for_update()).first()
         if row is None:
-            raise ModelNotFoundError(f"no version {version} of model {name!r} in {self.url}",
+            raise ModelNotFoundError(f"no version {version} of model {name!r} in {self._shown}",
                                      name=name, version=version)
         return row
 
