@@ -12,7 +12,7 @@ import dataclasses
 import os
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -192,8 +192,16 @@ class Experiment:
         return found
 
     def submit(self, config: Any, tags: Mapping[str, Any] | None = None,
-               *, _parent_id: str | None = None, **kwargs: Any) -> Run:
-        """Submit a ScriptRunConfig (or estimator); returns the Run at once."""
+               *, _parent_id: str | None = None, _run_id: str | None = None,
+               _launch: Callable[[str], None] | None = None, **kwargs: Any) -> Run:
+        """Submit a ScriptRunConfig (or estimator), or a HyperDriveConfig (a sweep:
+        runyard.hyperdrive); returns the Run (a HyperDriveRun for a sweep) at once."""
+        from runyard.hyperdrive.runconfig import HyperDriveConfig
+
+        if isinstance(config, HyperDriveConfig):
+            from runyard.hyperdrive.run import submit_sweep
+
+            return submit_sweep(self, config, tags)
         from runyard.artifacts import snapshot
         from runyard.compute import get_compute_target
         from runyard.run import Run
@@ -213,7 +221,7 @@ class Experiment:
         compute = get_compute_target(self.workspace, submission.compute_target)
         compute.check_submission(spec.to_json())
         taken = snapshot.take(submission.source_directory, self.workspace.artifacts)
-        run_id = new_run_id(self.name)
+        run_id = _run_id or new_run_id(self.name)
         spec = dataclasses.replace(
             spec, source_directory=str(submission.source_directory),
             snapshot={"files": taken.files, "bytes": taken.bytes, "new_bytes": taken.new_bytes})
@@ -221,7 +229,7 @@ class Experiment:
                                         config=spec.to_json(), snapshot_id=taken.id,
                                         tags=clean_tags, parent_id=_parent_id)
         try:
-            compute.launch(run_id)
+            (_launch or compute.launch)(run_id)
         except Exception as e:
             self.workspace.store.set_status(run_id, _status.FAILED,
                                             error=f"could not launch on {compute.name}: {e}")

@@ -45,6 +45,8 @@ STALE_SECONDS = 30.0
 POLL_SECONDS = 0.2
 DESCRIPTION_TAG = "mlflow.note.content"
 RUN_TYPES = {"script": "azureml.scriptrun", "sweep": "hyperdrive", "hyperdrive": "hyperdrive"}
+#: the kinds of run a supervisor process drives (the others: the client that made them)
+SUPERVISED_KINDS = frozenset({"script", "sweep"})
 V1_TABLE_KIND = "v1table"  # = runtime._run.V1_TABLE_KIND
 """The metric kind of v1's JSON metrics (accuracy table, confusion matrix, predictions,
 residuals): the value is v1's dict, `{"schema_type": ..., "schema_version": ...,
@@ -60,7 +62,7 @@ def _iso(timestamp: float | None) -> str | None:
 def reconcile(workspace: Workspace, row: dict[str, Any]) -> dict[str, Any]:
     """Mark `row`'s run Failed if it is active but its supervisor is gone; return the row."""
     status = row["status"]
-    if status in _status.TERMINAL or (row["config"] or {}).get("kind") != "script":
+    if status in _status.TERMINAL or (row["config"] or {}).get("kind") not in SUPERVISED_KINDS:
         return row
     now = time.time()
     reason = None
@@ -103,6 +105,15 @@ class Run:
     RUN_TYPE = "azureml.scriptrun"  # v1's ScriptRun.RUN_TYPE (ScriptRun is Run here)
     TID_FMT = "&tid={0}"
     WORKSPACE_FMT = "?wsid=/subscriptions/{0}/resourcegroups/{1}/workspaces/{2}"
+
+    def __new__(cls, experiment: Experiment | None = None, run_id: str | None = None,
+                *args: Any, **azure_arguments: Any) -> Run:  # noqa: ARG004
+        # v1 rehydrates a run by its type: a sweep's parent is a HyperDriveRun
+        if cls is Run and experiment is not None and isinstance(run_id, str):
+            from runyard.hyperdrive.run import run_class_of
+
+            cls = run_class_of(experiment.workspace, run_id, cls)
+        return super().__new__(cls)
 
     def __init__(self, experiment: Experiment, run_id: str, **azure_arguments: Any) -> None:
         self.experiment = experiment
@@ -397,6 +408,13 @@ class Run:
     def get_properties(self) -> dict[str, str | None]:
         return self.workspace.store.get_properties(self.id)
 
+    def get_hyperparameters(self) -> dict[str, Any]:
+        """A sweep's child: the hyperparameters it ran with ({"--lr": 0.01, ...}, from its
+        tag `hyperparameters`); {} for a run no sweep started."""
+        from runyard.hyperdrive.run import hyperparameters_of
+
+        return hyperparameters_of(self.get_tags())
+
     # -- metrics ------------------------------------------------------------------------
     def get_metrics(self, name: str | None = None, recursive: bool = False,
                     run_type: str | None = None, populate: bool = False) -> dict[str, Any]:
@@ -671,7 +689,7 @@ class Run:
         if row["status"] in _status.TERMINAL:
             return
         store = self.workspace.store
-        if (row["config"] or {}).get("kind") != "script":
+        if (row["config"] or {}).get("kind") not in SUPERVISED_KINDS:
             self._end_interactive(_status.CANCELED)
             return
         store.request_cancel(self.id)
@@ -703,7 +721,7 @@ class Run:
                                                only_if=list(_status.ACTIVE))
 
     def _is_driven_here(self) -> bool:
-        return (self._fetch()["config"] or {}).get("kind") != "script"
+        return (self._fetch()["config"] or {}).get("kind") not in SUPERVISED_KINDS
 
     def start(self) -> None:
         """Mark a run this process drives Running (v1; runs are Running when made)."""

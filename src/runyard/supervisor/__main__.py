@@ -28,7 +28,12 @@ def _supervise(workspace_path: str, run_id: str) -> int:
     from runyard.supervisor._driver import RunDriver
     from runyard.workspace import Workspace
 
-    return RunDriver(Workspace.from_config(workspace_path), run_id).main()
+    workspace = Workspace.from_config(workspace_path)
+    if (workspace.store.get_run(run_id)["config"] or {}).get("kind") == "sweep":
+        from runyard.supervisor._sweep import SweepDriver  # a sweep's parent run
+
+        return SweepDriver(workspace, run_id).main()
+    return RunDriver(workspace, run_id).main()
 
 
 def _how(status: int) -> str:
