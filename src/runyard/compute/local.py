@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import fcntl
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from runyard.compute.base import ComputeTarget
 from runyard.errors import ValidationError
+from runyard.supervisor._start import start_supervisor
 
 
 class LocalCompute(ComputeTarget):
@@ -74,15 +73,8 @@ class LocalCompute(ComputeTarget):
         env = dict(os.environ)
         env["RUNYARD_STORE_URL"] = self.workspace.store_url
         env["RUNYARD_ARTIFACT_URL"] = self.workspace.artifact_url
-        command = [sys.executable, "-m", "runyard.supervisor", str(self.workspace.path), run_id]
-        # sh starts the supervisor in the background and exits at once: the supervisor is
-        # nobody's child here, so it outlives this process and leaves no zombie behind.
-        subprocess.run(
-            ["/bin/sh", "-c", '"$@" </dev/null >>"$RUNYARD_SUPERVISOR_LOG" 2>&1 &', "sh",
-             *command],
-            env={**env, "RUNYARD_SUPERVISOR_LOG": str(run_dir / "supervisor.log")},
-            start_new_session=True, check=True, stdin=subprocess.DEVNULL,
-        )
+        # detached (it outlives this process), by the fork server when there is one
+        start_supervisor(self.workspace.path, run_id, run_dir / "supervisor.log", env)
 
 
 class Slot:
