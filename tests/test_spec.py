@@ -164,3 +164,32 @@ def test_run_status_is_the_plain_string_the_store_holds(tmp_path: Path) -> None:
     assert type(row["status"]) is str
     assert row["status"] == "Completed"
     assert RunStatus(row["status"]).is_terminal
+
+
+def test_metric_points_are_metric_rows_from_the_client_and_the_channel(
+        tmp_path: Path) -> None:
+    from runyard import Experiment
+    from runyard.runtime import _wire
+    from runyard.store.base import MetricRow
+    from runyard.supervisor._ingest import Ingestor
+
+    assert MetricRow._fields == ("run_id", "name", "kind", "step", "value", "text", "time",
+                                 "rank")
+    ws = Workspace.create("ws", path=tmp_path / "ws")
+    run = Experiment(ws, "e").start_logging(outputs=False)
+    run.log("loss", 0.5)                     # the client's path (Run.log)
+    ingest = Ingestor(tmp_path / "channel", ws.store, ws.artifacts, run.id, "e",
+                      lambda _message: None)
+    rows: list[MetricRow] = []               # the script's path (the channel's records)
+    ingest._apply(run.id, [("acc", 0.9, 3, 10.0), ("note", "ok", None, 11.0),
+                           (_wire.METRIC, "list", "xs", "[1, 2]", None, 12.0)], 2, rows)
+    assert all(type(row) is MetricRow for row in rows)
+    assert rows[0] == MetricRow(run.id, "acc", "s", 3, 0.9, None, time=10.0, rank=2)
+    assert (rows[1].value, rows[1].text, rows[2].kind, rows[2].text) == (None, "ok", "list",
+                                                                          "[1, 2]")
+    ingest._store_rows(rows)
+    stored = {(m["name"], m["kind"], m["step"], m["value"], m["text"], m["rank"])
+              for m in ws.store.get_metrics(run.id)}
+    assert stored == {("loss", "s", None, 0.5, None, 0), ("acc", "s", 3, 0.9, None, 2),
+                      ("note", "s", None, None, "ok", 2), ("xs", "list", None, None, "[1, 2]", 2)}
+    run.complete()

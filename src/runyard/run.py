@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from runyard import _status, _validation
 from runyard._local import read_tail
 from runyard._procfs import is_supervisor_of, supervisors_of
-from runyard.azureml._surface import v1_members
+from runyard._v1 import v1_members
 from runyard.errors import (
     ArtifactNotFoundError,
     FileExistsNoOverwriteError,
@@ -437,12 +437,16 @@ class Run:
         step = None if step is None else _values.step(name, step)
         text = value if isinstance(value, str) else None
         number = None if isinstance(value, str) else float(value)
-        self.workspace.store.insert_metrics([(self.id, name, "s", step, number, text,
-                                              time.time(), 0)])
+        from runyard.store.base import MetricRow
+
+        self.workspace.store.insert_metrics([MetricRow(
+            self.id, name, "s", step, number, text, time=time.time(), rank=0)])
 
     def _log_json(self, kind: str, name: str, value: Any) -> None:
-        self.workspace.store.insert_metrics([(self.id, name, kind, None, None,
-                                              json.dumps(value), time.time(), 0)])
+        from runyard.store.base import MetricRow
+
+        self.workspace.store.insert_metrics([MetricRow(
+            self.id, name, kind, None, None, json.dumps(value), time=time.time(), rank=0)])
 
     def log_list(self, name: str, value: builtins.list[Any], description: str = "") -> None:
         from runyard.runtime._run import _plain_list

@@ -7,14 +7,31 @@ Invariant: the client and the supervisor speak to the run history only through
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 from runyard._registry import Registry
 from runyard.errors import UnknownBackendError
 
-MetricRow = tuple[str, str, str, int | None, float | None, str | None, float, int]
-"""(run_id, name, kind, step, value, text, time, rank)"""
+
+class MetricRow(NamedTuple):
+    """One metric point as the store takes it: a scalar has `value` (a number) or `text`
+    (a string), the other kinds (list, row, table, image, v1table) their JSON in `text`."""
+
+    run_id: str
+    name: str
+    kind: str               # s (scalar) | list | row | table | image | v1table
+    step: int | None
+    value: float | None
+    text: str | None
+    time: float             # seconds since the epoch
+    rank: int               # the process that logged it (0 for the client)
+
+
+metric_row: Callable[[tuple[Any, ...]], MetricRow] = functools.partial(tuple.__new__, MetricRow)
+"""`MetricRow` from one 8-tuple in field order, without the keyword handling of
+`MetricRow(...)`: the ingest's hot path makes one per point (about twice as fast)."""
 
 
 class AbstractStore(abc.ABC):

@@ -40,7 +40,7 @@ from runyard.store.base import AbstractStore, MetricRow
 HEAD_REVISION = "0006"
 METRIC_ROWS_PER_STATEMENT = 100
 METRIC_TRANSACTION_ROWS = 50_000
-_METRIC_KEYS = ("run_id", "name", "kind", "step", "value", "text", "time", "rank")
+_METRIC_KEYS = MetricRow._fields  # the metrics table's columns, in the row's order
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _migrate_lock = threading.Lock()
 
