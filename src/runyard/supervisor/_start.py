@@ -52,7 +52,8 @@ _FAILED = "failed"
 def start_supervisor(workspace_path: str | os.PathLike[str], run_id: str,
                      log_path: str | os.PathLike[str],
                      env: Mapping[str, str] | None = None) -> str:
-    """Start the supervisor of `run_id`, detached; returns how: "fork server" or "exec".
+    """Start the supervisor of `run_id`, detached, and return how: "fork server", or
+    "exec" with why not by the server (also logged at debug level, `runyard.supervisor`).
 
     `env` (default: this process's environment) is the supervisor's environment, with
     RUNYARD_SUPERVISOR_LOG set to `log_path`; its working directory is this process's.
@@ -60,14 +61,22 @@ def start_supervisor(workspace_path: str | os.PathLike[str], run_id: str,
     environment = {**(os.environ if env is None else env),
                    "RUNYARD_SUPERVISOR_LOG": str(log_path)}
     argv = [str(workspace_path), run_id]
-    if environment.get("RUNYARD_ZYGOTE", os.environ.get("RUNYARD_ZYGOTE")) != "0":
+    why: str | None
+    if environment.get("RUNYARD_ZYGOTE") == "0":
+        why = "RUNYARD_ZYGOTE=0"
+    else:
         try:
-            if _through_server(argv, environment, str(log_path)):
-                return "fork server"
+            why = _through_server(argv, environment, str(log_path))
         except OSError as e:  # anything unexpected: the run still starts, by exec
-            _note(str(log_path), f"fork server not used: {e}")
+            why = f"{type(e).__name__}: {e}"
+        if why is None:
+            return "fork server"
+    import logging
+
+    logging.getLogger("runyard.supervisor").debug("supervisor of %s started by exec: %s",
+                                                  run_id, why)
     _exec(argv, environment)
-    return "exec"
+    return f"exec ({why})"
 
 
 # -- the start key and the server's folder --------------------------------------------------
@@ -119,23 +128,22 @@ def paths(folder: Path, key: str) -> tuple[Path, Path, Path]:
 
 
 # -- the client -----------------------------------------------------------------------------
-def _through_server(argv: list[str], env: dict[str, str], log_path: str) -> bool:
+def _through_server(argv: list[str], env: dict[str, str], log_path: str) -> str | None:
+    """Have the server fork the supervisor; None if it did, else why not."""
     folder = server_folder(env)
     if folder is None:
-        _note(log_path, "fork server not used: its folder is not private to this user")
-        return False
+        return "the fork server's folder is not private to this user"
     key = start_key(env)
     sock_path, lock_path, _log = paths(folder, key)
     if len(os.fsencode(sock_path)) >= 108:  # sockaddr_un's limit
-        _note(log_path, f"fork server not used: its socket path is too long ({sock_path})")
-        return False
+        return f"the fork server's socket path is too long ({sock_path})"
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         try:
             connection.connect(str(sock_path))
         except (FileNotFoundError, ConnectionRefusedError):
             _spawn_server(folder, key, lock_path, env)
-            return False
+            return "no fork server yet (starting one for the next runs)"
         connection.settimeout(READY_TIMEOUT_SECONDS)
         umask = os.umask(0o022)
         os.umask(umask)
@@ -145,14 +153,10 @@ def _through_server(argv: list[str], env: dict[str, str], log_path: str) -> bool
         answer = _read_line(connection)
         if answer.startswith("ready "):
             connection.sendall(b"go\n")
-            return True
-        if answer.startswith("stale"):  # it is exiting; the next submit gets a fresh one
-            _spawn_server(folder, key, lock_path, env)
-        _note(log_path, f"fork server not used: {answer or 'no answer'}")
-        return False
+            return None
+        return answer or "the fork server closed the connection"
     except OSError as e:  # a timeout, a reset: without our `go` nothing was started
-        _note(log_path, f"fork server not used: {type(e).__name__}: {e}")
-        return False
+        return f"{type(e).__name__}: {e}"
     finally:
         connection.close()
 
@@ -203,9 +207,3 @@ def _detached(command: list[str], env: Mapping[str, str], cwd: str | None = None
                     "sh", *command], env=env, cwd=cwd, start_new_session=True, check=True,
                    stdin=subprocess.DEVNULL)
 
-
-def _note(log_path: str, message: str) -> None:
-    """One line in the supervisor's log, before the supervisor starts."""
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
-    with contextlib.suppress(OSError), open(log_path, "a") as handle:
-        handle.write(f"[{stamp}Z] {message}\n")

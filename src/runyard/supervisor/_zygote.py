@@ -192,13 +192,20 @@ class Server:
             title = self.area.encode([sys.executable, "-m", SUPERVISOR_MODULE,
                                       *request["argv"]])
             assert title is not None  # checked by refusal()
+            read_end, write_end = os.pipe()
             child = os.fork()
             if child == 0:
                 try:
-                    detach_and_run(self.listener, connection, request, self.area, title)
+                    os.close(read_end)
+                    detach_and_run(self.listener, connection, request, self.area, title,
+                                   write_end)
                 finally:
                     os._exit(1)
+            os.close(write_end)
+            with os.fdopen(read_end, "rb") as told:
+                forked = told.read().decode().strip()
             os.waitpid(child, 0)
+            say(f"forked the supervisor of {request['argv'][1]}: pid {forked or '?'}")
         except (OSError, ValueError, KeyError, TypeError) as e:
             say(f"request failed: {type(e).__name__}: {e}")
         return True
@@ -218,11 +225,15 @@ class Server:
 
 
 def detach_and_run(listener: socket.socket, connection: socket.socket,
-                   request: dict[str, Any], area: ArgvArea, title: bytes) -> NoReturn:
-    """In the server's child: a new session, a grandchild that becomes the supervisor."""
+                   request: dict[str, Any], area: ArgvArea, title: bytes,
+                   tell: int) -> NoReturn:
+    """In the server's child: a new session, a grandchild that becomes the supervisor
+    (its pid written to `tell` for the server's log)."""
     os.setsid()
-    if os.fork() != 0:
+    if (grandchild := os.fork()) != 0:
+        os.write(tell, str(grandchild).encode())
         os._exit(0)  # the grandchild is nobody's child now, as after sh's `&`
+    os.close(tell)
     code = 1
     try:
         listener.close()
@@ -262,7 +273,6 @@ def detach_and_run(listener: socket.socket, connection: socket.socket,
             os._exit(0)  # the client gave up waiting and starts one by exec
         connection.close()
         os.closerange(3, 1 << 16)  # the server's lock and log are not ours
-        say(f"started the supervisor of {argv[1]} as pid {os.getpid()}")
         code = entry.main(argv)
     except BaseException:  # noqa: BLE001 - said in the supervisor's log, as on exec
         traceback.print_exc()
