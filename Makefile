@@ -54,6 +54,7 @@ bench: install
 	$(PY) bench/distributed.py
 	$(PY) bench/ray.py
 	$(PY) bench/slurm.py
+	$(PY) bench/hyperdrive.py
 
 clean:
 	rm -rf $(VENV) bench/.venv-* .pytest_cache .mypy_cache .ruff_cache demo-workspace
