@@ -370,14 +370,14 @@ def test_v1_exceptions_catch_what_runyard_raises() -> None:
 def test_refused_stand_ins_print_and_pickle_their_reason() -> None:
     import pickle
 
-    from runyard.azureml.train.hyperdrive import HyperDriveConfig
+    from runyard.azureml.train.hyperdrive import HyperDriveRunConfig
 
     with pytest.raises(NotSupportedError) as raised:
-        HyperDriveConfig(run_config=None, max_total_runs=4)
+        HyperDriveRunConfig(estimator=None, max_total_runs=4)
     copy = pickle.loads(pickle.dumps(raised.value))
     assert str(copy) == str(raised.value)
-    assert "issue 14" in str(copy)
-    assert copy.name == "azureml.train.hyperdrive.HyperDriveConfig"  # type: ignore[attr-defined]
+    assert "use HyperDriveConfig" in str(copy)
+    assert copy.name == "azureml.train.hyperdrive.HyperDriveRunConfig"  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

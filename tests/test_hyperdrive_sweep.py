@@ -465,3 +465,28 @@ def test_cli_show_refuses_a_run_that_is_not_a_sweep(
     assert "is not a HyperDrive sweep" in out
 
 
+
+
+# -- the v1 mirror --------------------------------------------------------------------------
+def test_azureml_train_hyperdrive_is_runyards_hyperdrive(tmp_path: Path) -> None:
+    from runyard import hyperdrive
+    from runyard.azureml._ignored import AzureArgumentIgnoredWarning
+    from runyard.azureml.train import hyperdrive as v1
+    from runyard.errors import NotSupportedError
+
+    assert v1.BanditPolicy is hyperdrive.BanditPolicy
+    assert v1.choice is hyperdrive.choice
+    assert v1.HyperDriveRun is HyperDriveRun
+    source = _write(tmp_path / "src", "print('hi')\n")
+    arguments: dict[str, object] = {
+        "run_config": ScriptRunConfig(str(source), "train.py"),
+        "hyperparameter_sampling": v1.GridParameterSampling({"--x": v1.choice(1, 2)}),
+        "primary_metric_name": "acc", "primary_metric_goal": v1.PrimaryMetricGoal.MAXIMIZE,
+        "max_total_runs": 2}
+    config = v1.HyperDriveConfig(**arguments)  # type: ignore[arg-type]
+    assert isinstance(config, hyperdrive.HyperDriveConfig)
+    assert config.pipeline is None
+    with pytest.warns(AzureArgumentIgnoredWarning, match="debug_flag"):
+        v1.HyperDriveConfig(**arguments, debug_flag=True)  # type: ignore[arg-type]
+    with pytest.raises(NotSupportedError, match="no pipelines"):
+        v1.HyperDriveConfig(**arguments, pipeline=object())  # type: ignore[arg-type]

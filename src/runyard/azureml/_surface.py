@@ -77,9 +77,6 @@ class Entry:
 _DEPLOY = ("deployment is not in runyard yet (issue 16); register the model "
            "(run.register_model or Model.register), fetch it with Model(ws, name).download() "
            "and serve it with your own web server")
-_HYPERDRIVE = ("hyperparameter tuning is not in runyard yet (issue 14); submit one run per "
-               "setting (a loop over exp.submit with different arguments, or child runs) and "
-               "compare run.get_metrics()")
 _AZURE_COMPUTE = ("an Azure service runyard cannot provision or attach; train on AmlCompute "
                   "(a Ray cluster), ComputeInstance (one Ray node) or 'local'")
 _LEGACY_COMPUTE = ("v1's deprecated pre-ComputeTarget API; use a compute target "
@@ -132,16 +129,16 @@ TABLE: list[tuple[Category, Kind, tuple[str, ...], str, tuple[str, ...]]] = [
      _DEPLOY, ()),
     ("refused", "property", ("azureml.core.workspace.Workspace.images",
                            "azureml.core.workspace.Workspace.webservices"), _DEPLOY, ()),
-    # hyperparameter tuning (issue 14)
-    ("refused", "class", tuple(f"azureml.train.hyperdrive.{n}" for n in (
-        "BanditPolicy", "BayesianParameterSampling", "EarlyTerminationPolicy",
-        "GridParameterSampling", "HyperDriveConfig", "HyperDriveRun", "HyperDriveRunConfig",
-        "HyperParameterSampling", "MedianStoppingPolicy", "NoTerminationPolicy",
-        "PrimaryMetricGoal", "RandomParameterSampling", "TruncationSelectionPolicy")),
-     _HYPERDRIVE, ()),
-    ("refused", "function", tuple(f"azureml.train.hyperdrive.{n}" for n in (
-        "choice", "lognormal", "loguniform", "normal", "qlognormal", "qloguniform", "qnormal",
-        "quniform", "randint", "uniform")), _HYPERDRIVE, ()),
+    # hyperparameter tuning (issue 14): runyard.hyperdrive, but for v1's deprecated alias
+    ("refused", "class", ("azureml.train.hyperdrive.HyperDriveRunConfig",),
+     "v1's deprecated name for an estimator's sweep; use HyperDriveConfig(estimator=... or "
+     "run_config=...)", ()),
+    ("refused", "class", ("azureml.train.hyperdrive.EarlyTerminationPolicy",
+                          "azureml.train.hyperdrive.HyperParameterSampling"),
+     "v1's abstract base class, built by its subclasses only; use BanditPolicy, "
+     "MedianStoppingPolicy, TruncationSelectionPolicy or NoTerminationPolicy, and "
+     "RandomParameterSampling, GridParameterSampling or BayesianParameterSampling "
+     "(runyard.hyperdrive has the bases for isinstance checks)", ()),
     # compute that only Azure has
     ("refused", "class", tuple(f"azureml.core.compute.{n}" for n in (
         "AdlaCompute", "AksCompute", "BatchCompute", "DataFactoryCompute", "DatabricksCompute",

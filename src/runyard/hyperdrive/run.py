@@ -139,6 +139,7 @@ class HyperDriveRun(Run):
     """
 
     RUN_TYPE = "hyperdrive"
+    HYPER_DRIVE_RUN_USER_AGENT = "sdk_run_hyper_drive"  # v1's constant
 
     def __init__(self, experiment: Experiment, run_id: str,
                  hyperdrive_config: HyperDriveConfig | None = None,
