@@ -324,7 +324,7 @@ def test_the_public_names_are_v1s_and_the_cores():
     import runyard.hyperdrive as hd
 
     v1 = {"BanditPolicy", "BayesianParameterSampling", "EarlyTerminationPolicy",
-          "GridParameterSampling", "HyperDriveConfig", "HyperParameterSampling",
+          "GridParameterSampling", "HyperDriveConfig", "HyperDriveRun", "HyperParameterSampling",
           "MedianStoppingPolicy", "NoTerminationPolicy", "PrimaryMetricGoal",
           "RandomParameterSampling", "TruncationSelectionPolicy", "choice", "lognormal",
           "loguniform", "normal", "randint", "qlognormal", "qloguniform", "qnormal",

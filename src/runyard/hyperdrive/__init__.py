@@ -1,7 +1,10 @@
 """Hyperparameter tuning with Azure ML v1's HyperDrive names and semantics.
 
-What is here is the pure core a sweep is built from; the sweep itself (a parent run whose
-driver starts the children, `HyperDriveRun`, the CLI) is not here yet:
+`exp.submit(HyperDriveConfig(...))` starts a sweep: a parent run whose supervisor runs the
+sweep's driver (`runyard.supervisor._sweep`), which starts the children as ordinary runs;
+it returns a `HyperDriveRun` (`runyard.hyperdrive.run`) with v1's results
+(`get_best_run_by_primary_metric`, `get_children_sorted_by_primary_metric`, ...) and
+`replay`. `runyard hyperdrive show / replay` are the CLI (`_cli`). The sweep is built from:
 
 - parameter expressions (`choice`, `uniform`, `loguniform`, ...), keyed by the script's
   argument names ("--learning-rate" or "learning_rate");
@@ -15,8 +18,10 @@ driver starts the children, `HyperDriveRun`, the CLI) is not here yet:
 - `replay` of a policy over a finished sweep's histories, and `parse_policy` for the
   CLI form `'Bandit(evaluation_interval=2, slack_factor=0.1)'`.
 
-Importing this package imports no Optuna.
+Importing this package imports no Optuna (and `HyperDriveRun` loads on first use).
 """
+
+from typing import TYPE_CHECKING, Any
 
 from runyard.hyperdrive._goal import PrimaryMetricGoal
 from runyard.hyperdrive.parameter_expressions import (
@@ -63,9 +68,21 @@ from runyard.hyperdrive.sampling import (
     sampling_from_json,
 )
 
+if TYPE_CHECKING:
+    from runyard.hyperdrive.run import HyperDriveRun
+
+
+def __getattr__(name: str) -> Any:
+    if name == "HyperDriveRun":  # the run history's client, loaded when first asked for
+        from runyard.hyperdrive.run import HyperDriveRun
+
+        return HyperDriveRun
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "BanditPolicy", "BayesianParameterSampling", "ChildHistory", "EarlyTerminationPolicy",
-    "GridParameterSampling", "HyperDriveConfig", "HyperParameterSampling",
+    "GridParameterSampling", "HyperDriveConfig", "HyperDriveRun", "HyperParameterSampling",
     "MedianStoppingPolicy", "NoTerminationPolicy", "ParameterExpression", "ParameterSampler",
     "PolicyDecision", "PrimaryMetricGoal", "RandomParameterSampling", "ReplayReport",
     "ReplayStop", "SampledTrial", "TrialOutcome", "TruncationSelectionPolicy",
