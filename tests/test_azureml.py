@@ -22,8 +22,8 @@ import pytest
 
 import runyard
 from runyard import ComputeTarget, Experiment, Run, Workspace
+from runyard._azureml_shim import ensure_azureml_shim
 from runyard.azureml._ignored import AzureArgumentIgnoredWarning
-from runyard.azureml._in_run import ensure_azureml_shim
 from runyard.errors import ValidationError, WorkspaceNotFoundError
 
 from .conftest import _processes_mentioning
@@ -587,6 +587,70 @@ def test_the_shim_folder_is_made_once_per_content(tmp_path: Path) -> None:
     assert sorted(p.relative_to(first).as_posix() for p in first.rglob("*.py")) == [
         "azureml/__init__.py", "azureml/core/__init__.py", "azureml/core/run.py"]
     assert [p.name for p in (tmp_path / ".azureml").iterdir()] == [first.name]
+
+
+# -- the core does not import the mirror ----------------------------------------------------
+CORE_MODULES = ["runyard", "runyard.supervisor._driver", "runyard.supervisor.__main__",
+                "runyard.run", "runyard.experiment", "runyard.models", "runyard.data",
+                "runyard.environment", "runyard.compute", "runyard.train", "runyard.cli",
+                "runyard._azureml_shim"]
+
+
+def _fresh(code: str) -> str:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_the_core_loads_no_runyard_azureml_module() -> None:
+    """The supervisor (which makes the in-run shim folder) and runyard's own API load no
+    module of the v1 mirror: it depends on the core, never the reverse."""
+    assert _fresh("import sys, runyard.supervisor._driver\n"
+                  "print(sorted(m for m in sys.modules if m.startswith('runyard.azureml')))"
+                  ) == "[]"
+    loaded = _fresh(f"import sys, {', '.join(CORE_MODULES)}\n"
+                    "print(sorted(m for m in sys.modules if m.startswith('runyard.azureml')))")
+    assert loaded == "[]"
+
+
+# Each class runyard.azureml completes, with the v1 members it got, as JSON.
+_COMPLETED = """
+import json, sys
+from runyard import _v1
+for name in sys.argv[1].split(","):
+    __import__(name)
+print(json.dumps({f"{c.__module__}.{c.__qualname__}": sorted(
+    n for n, v in vars(c).items() if hasattr(v, "__runyard_surface__"))
+    for c in _v1.marked()}, sort_keys=True))
+"""
+
+
+def _completed(*modules: str) -> dict[str, list[str]]:
+    done = subprocess.run([sys.executable, "-c", _COMPLETED, ",".join(modules)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    completed: dict[str, list[str]] = json.loads(done.stdout)
+    return completed
+
+
+def test_the_mirror_gives_core_classes_their_v1_members_whichever_is_imported_first(
+        ) -> None:
+    core = ["runyard.run", "runyard.experiment", "runyard.models", "runyard.data",
+            "runyard.environment"]
+    before = _completed(*core)
+    assert "runyard.run.Run" in before
+    assert all(names == [] for names in before.values()), before  # the mirror is not loaded
+    core_first = _completed(*core, "runyard.azureml")
+    mirror_first = _completed("runyard.azureml", *core)
+    assert core_first == mirror_first
+    assert set(core_first) == set(before)
+    assert all(core_first.values()), core_first  # every marked class got its members
+    from runyard.azureml import _surface
+
+    refused = {e.name for path, e in _surface.ENTRIES.items()
+               if path.startswith("azureml.core.run.Run.") and e.category == "refused"}
+    assert refused & set(core_first["runyard.run.Run"])
 
 
 def test_a_real_azureml_core_in_the_runs_environment_is_not_shadowed(

@@ -33,7 +33,7 @@ def test_azureml_core_through_the_shim_loads_only_the_standard_library_and_the_r
     import json
     import os
 
-    from runyard.azureml._in_run import ensure_azureml_shim
+    from runyard._azureml_shim import ensure_azureml_shim
 
     env = {**os.environ, "PYTHONPATH": str(ensure_azureml_shim(tmp_path))}
 

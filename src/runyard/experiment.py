@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runyard import _status, _validation
-from runyard.azureml._surface import v1_members
+from runyard._v1 import v1_members
 from runyard.errors import ValidationError
 
 if TYPE_CHECKING:

@@ -23,5 +23,13 @@ Invariants:
   (`AzureArgumentIgnoredWarning`); what the machine cannot give is refused at submit.
 - Importing this package, or `runyard.azureml.core`, loads no heavy dependency.
 - Training scripts keep `from azureml.core import Run`: inside a run, a small `azureml`
-  package (`runyard.azureml._in_run`) is last on the processes' path, never installed.
+  package (`runyard._azureml_shim`) is last on the processes' path, never installed.
+- runyard's own classes that are v1's too (`runyard.Run`, `runyard.Experiment`, ...) get
+  their ignored and refused v1 members when this package is imported (`runyard._v1`):
+  the core never imports this package.
 """
+
+from runyard import _v1
+from runyard.azureml._surface import v1_members as _v1_members
+
+_v1.complete_with(_v1_members)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from runyard.azureml._surface import v1_members
+from runyard._v1 import v1_members
 from runyard.data._dataset_base import AbstractDataset
 from runyard.errors import MissingExtraError, NotSupportedError, ValidationError
 

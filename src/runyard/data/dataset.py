@@ -27,7 +27,7 @@ import random
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from runyard.azureml._surface import v1_members
+from runyard._v1 import v1_members
 from runyard.data._dataset_base import (
     AbstractDataset,
     DatasetConsumptionConfig,

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from runyard._v1 import v1_members
 from runyard._validation import artifact_path
-from runyard.azureml._surface import v1_members
 from runyard.data import _transfer
 from runyard.data._filesystems import (
     Backend,

@@ -23,8 +23,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runyard._v1 import v1_members
 from runyard._validation import checked_name
-from runyard.azureml._surface import v1_members
 from runyard.environment._dependencies import (
     CondaDependencies,
     EnvironmentFallbackWarning,

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from runyard import _status
+from runyard._v1 import v1_members
 from runyard._validation import artifact_path
-from runyard.azureml._surface import v1_members
 from runyard.errors import ArtifactNotFoundError, ModelNotFoundError, ValidationError
 from runyard.models import _download, _register
 

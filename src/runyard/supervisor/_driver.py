@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from runyard import _status
-from runyard.azureml._in_run import ensure_azureml_shim
+from runyard._azureml_shim import ensure_azureml_shim
 from runyard.compute.executor import Executor, Outcome, StopRun, executor_for
 from runyard.environment import EnvironmentCache
 from runyard.supervisor import _processes
@@ -206,7 +206,7 @@ class RunDriver:
                             "RUNYARD_ARTIFACT_URL")}
         env.update(self.spec.process_environment_variables)
         # v1 scripts' `from azureml.core import Run`, last on the path of every run: a real
-        # azureml-core in the environment still wins (runyard.azureml._in_run)
+        # azureml-core in the environment still wins (runyard._azureml_shim)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (
             env.get("PYTHONPATH"), str(ensure_azureml_shim(EnvironmentCache().root))) if p)
         env.update({

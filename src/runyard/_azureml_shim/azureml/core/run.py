@@ -17,8 +17,9 @@ class Run:
     """The part of v1's Run a training script uses: `Run.get_context()`."""
 
     @classmethod
-    def get_context(cls, allow_offline: bool = True, used_for_context_manager: bool = False,
-                    **kwargs: Any) -> RuntimeRun | OfflineRun:
+    def get_context(cls, allow_offline: bool = True,
+                    used_for_context_manager: bool = False,  # noqa: ARG003 - v1's
+                    **kwargs: Any) -> RuntimeRun | OfflineRun:  # noqa: ARG003 - v1's
         """The run this process belongs to (v1's signature; the last two are ignored)."""
         return get_context(allow_offline=allow_offline)
 
