@@ -7,7 +7,9 @@ from __future__ import annotations
 import builtins
 import contextlib
 import email.message
+import errno
 import inspect
+import io
 import os
 import re
 import sqlite3
@@ -22,6 +24,7 @@ import runyard.errors
 from runyard._foreign import FOREIGN_ERRORS, Foreign, lookup, mapped, without_password
 from runyard.errors import (
     ArtifactNotFoundError,
+    ArtifactPathConflictError,
     ArtifactStoreFullError,
     RunIdInUseError,
     RunyardError,
@@ -320,3 +323,49 @@ def test_a_row_referring_to_no_run_is_a_store_conflict(tmp_path: Path) -> None:
     with pytest.raises(StoreConflictError, match="refers to a row that is not there"):
         store.set_tags("no-such-run", {"a": "b"})
     store.close()
+
+
+# -- the artifact store: a real folder -----------------------------------------------------
+def test_a_key_through_a_file_is_an_artifact_path_conflict(tmp_path: Path) -> None:
+    from runyard.artifacts import open_artifact_store
+
+    store = open_artifact_store(f"file://{tmp_path / 'artifacts'}")
+    store.put_stream(io.BytesIO(b"a file"), "outputs/model")
+    with pytest.raises(ArtifactPathConflictError) as raised:
+        store.put_stream(io.BytesIO(b"weights"), "outputs/model/weights.bin")
+    message = str(raised.value)
+    assert message.startswith(f"artifact 'outputs/model/weights.bin' in file://"
+                              f"{tmp_path / 'artifacts'}: "), message
+    assert isinstance(raised.value.__cause__, NotADirectoryError | FileExistsError)
+    assert isinstance(raised.value, OSError)
+    assert raised.value.key == "outputs/model/weights.bin"  # type: ignore[attr-defined]
+    assert list(store.list()) == ["outputs/model"]  # nothing half-written
+    assert sorted(p.name for p in (tmp_path / "artifacts" / "outputs").iterdir()) == ["model"]
+
+
+def test_opening_a_folder_of_keys_is_an_artifact_path_conflict(tmp_path: Path) -> None:
+    from runyard.artifacts import open_artifact_store
+
+    store = open_artifact_store(f"file://{tmp_path / 'artifacts'}")
+    store.put_stream(io.BytesIO(b"x"), "outputs/a.txt")
+    with pytest.raises(ArtifactPathConflictError,
+                       match=r"artifact 'outputs' in file://.*: a folder stands where a file "
+                             "must be") as raised:
+        store.open("outputs")
+    assert isinstance(raised.value.__cause__, IsADirectoryError)
+    assert raised.value.errno == errno.EISDIR
+    # the store's own errors are left as they are
+    with pytest.raises(ArtifactNotFoundError, match=re.escape("no artifact 'outputs/b.txt'")):
+        store.open("outputs/b.txt")
+
+
+def test_uploading_a_folder_as_a_file_names_the_folder(tmp_path: Path) -> None:
+    from runyard.artifacts import open_artifact_store
+
+    store = open_artifact_store(f"file://{tmp_path / 'artifacts'}")
+    (tmp_path / "model").mkdir()
+    with pytest.raises(ArtifactPathConflictError) as raised:
+        store.put_file(tmp_path / "model", "outputs/model")
+    assert f"from {tmp_path / 'model'}" in str(raised.value)
+    assert raised.value.path == str(tmp_path / "model")  # type: ignore[attr-defined]
+    assert list(store.list()) == []

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import errno as _errno
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from runyard import errors as e
 
@@ -32,6 +33,7 @@ from runyard import errors as e
 Boundary = Literal["store-open", "store", "artifacts", "compute"]
 
 _STORE: tuple[Boundary, ...] = ("store-open", "store")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,11 @@ class mapped:  # lower case: used as `with mapped(...)`, like contextlib's helpe
 
     def __enter__(self) -> None:
         return None
+
+    def over(self, items: Iterable[T]) -> Iterator[T]:
+        """`items` (a lazy listing), each step taken within this mapping."""
+        with self:
+            yield from items
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:

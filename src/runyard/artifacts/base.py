@@ -10,6 +10,8 @@ Invariants:
 - A file appears under its key whole or not at all: backends write a temporary name
   (`runyard._atomic`) and rename, so a crash mid-copy never leaves half a file under a
   real name.
+- OS and fsspec errors leave the public methods as runyard's ArtifactStoreError family
+  (`runyard._foreign`, boundary "artifacts"), naming the key and the store.
 - No caller asks which backend it has: what differs is a hook (`local_path`,
   `remove_prefix`), never an isinstance or a getattr.
 """
@@ -23,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from runyard._foreign import mapped, without_password
 from runyard._registry import Registry
 from runyard._validation import artifact_path
 from runyard.errors import UnknownBackendError
@@ -37,25 +40,30 @@ class ArtifactStore(abc.ABC):
 
     def put_file(self, local_path: str | Path, key: str) -> int:
         """Copy a local file under `key`; return its size."""
-        return self._put_file(local_path, artifact_path(key))
+        with self._mapped(key, f"from {local_path}"):
+            return self._put_file(local_path, artifact_path(key))
 
     def put_stream(self, source: BinaryIO, key: str) -> int:
         """Copy a readable binary stream under `key`, atomically; return the bytes written."""
-        return self._put_stream(source, artifact_path(key))
+        with self._mapped(key):
+            return self._put_stream(source, artifact_path(key))
 
     def get_file(self, key: str, local_path: str | Path) -> None:
         """Copy `key` to `local_path` (written to a temporary name, then renamed)."""
-        self._get_file(artifact_path(key), Path(local_path))
+        with self._mapped(key, f"to {local_path}"):
+            self._get_file(artifact_path(key), Path(local_path))
 
     def exists(self, key: str) -> bool:
-        return self._exists(artifact_path(key))
+        with self._mapped(key):
+            return self._exists(artifact_path(key))
 
     def list(self, prefix: str = "") -> Iterator[str]:
         """Keys under the folder `prefix`."""
-        return self._list(artifact_path(prefix) if prefix else "")
+        return self._mapped(prefix).over(self._list(artifact_path(prefix) if prefix else ""))
 
     def open(self, key: str) -> BinaryIO:
-        return self._open(artifact_path(key))
+        with self._mapped(key):
+            return self._open(artifact_path(key))
 
     def local_path(self, key: str) -> Path | None:
         """Where `key` (a file or a folder of keys) is on this machine's file system, for
@@ -65,7 +73,8 @@ class ArtifactStore(abc.ABC):
 
     def remove_prefix(self, prefix: str) -> None:
         """Remove every key under the folder `prefix` (nothing there: nothing to do)."""
-        self._remove_prefix(artifact_path(prefix))
+        with self._mapped(prefix):
+            self._remove_prefix(artifact_path(prefix))
 
     # -- content-addressed blobs (snapshots) ----------------------------------------------
     @staticmethod
@@ -75,23 +84,30 @@ class ArtifactStore(abc.ABC):
     def put_blob(self, local_path: str | Path, digest: str) -> bool:
         """Store a file under its sha256 unless already there; True when bytes were written."""
         key = self.blob_key(digest)
-        if self._exists(key):
-            return False
+        with self._mapped(key):
+            if self._exists(key):
+                return False
         self.put_file(local_path, key)
         return True
 
     def put_blob_bytes(self, data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()
         key = self.blob_key(digest)
-        if not self._exists(key):
-            import io
+        with self._mapped(key):
+            if not self._exists(key):
+                import io
 
-            self._put_stream(io.BytesIO(data), key)
+                self._put_stream(io.BytesIO(data), key)
         return digest
 
     def read_blob(self, digest: str) -> bytes:
-        with self._open(self.blob_key(digest)) as handle:
+        with self._mapped(self.blob_key(digest)), self._open(self.blob_key(digest)) as handle:
             return handle.read()
+
+    def _mapped(self, key: str, how: str = "") -> mapped:
+        """Foreign errors of an operation on `key` as runyard's, naming it and the store."""
+        return mapped("artifacts", f"artifact {key!r}{' ' + how if how else ''} in "
+                                   f"{without_password(self.url)}", key=key)
 
     # -- backend hooks --------------------------------------------------------------------
     def _put_file(self, local_path: str | os.PathLike[str], key: str) -> int:
