@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import runyard.errors
+from runyard import Workspace
 from runyard._foreign import FOREIGN_ERRORS, Foreign, lookup, mapped, without_password
 from runyard.errors import (
     ArtifactNotFoundError,
@@ -369,3 +370,24 @@ def test_uploading_a_folder_as_a_file_names_the_folder(tmp_path: Path) -> None:
     assert f"from {tmp_path / 'model'}" in str(raised.value)
     assert raised.value.path == str(tmp_path / "model")  # type: ignore[attr-defined]
     assert list(store.list()) == []
+
+
+# -- the CLI: one line, no traceback -------------------------------------------------------
+def test_the_cli_on_a_locked_database_prints_one_line_and_no_traceback(
+        workspace: Workspace) -> None:
+    workspace.store.create_run("locked-run", "e", compute_target=None, config=None,
+                               snapshot_id=None, status="Running")
+    workspace.store.close()
+    url = f"{workspace.store_url}?timeout=0.3"
+    database = Path(url.removeprefix("sqlite:///").partition("?")[0])
+    env = {**os.environ, "RUNYARD_STORE_URL": url}
+    with _write_lock_held(database):
+        done = subprocess.run(
+            [sys.executable, "-m", "runyard.cli", "--workspace", str(workspace.path),
+             "cancel", "locked-run"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done
+    assert "Traceback" not in done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"error: run history {url}: is locked: another connection "
+                               f"held its write lock"), lines[0]
