@@ -24,7 +24,7 @@ from runyard._atomic import atomic_folder, atomic_open, atomic_write, is_tempora
 from runyard.artifacts import ArtifactStore, open_artifact_store, snapshot
 from runyard.artifacts.base import ARTIFACT_STORES
 from runyard.artifacts.local import LocalArtifactStore
-from runyard.errors import ArtifactNotFoundError
+from runyard.errors import ArtifactNotFoundError, MissingExtraError, UnknownBackendError
 from runyard.models import _register
 from runyard.supervisor._recover import _drop_temporaries
 
@@ -217,6 +217,20 @@ def test_a_workspace_on_a_memory_url_registers_and_downloads_a_model(
     path = Model(ws, "mnist", version=model.version).download(str(tmp_path / "out"))
     assert sorted(os.listdir(path)) == ["config.json", "weights.bin"]
     assert (Path(path) / "weights.bin").read_bytes() == b"w" * 1000
+
+
+def test_a_url_no_store_opens_names_the_problem_and_registers_nothing() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("s3fs") is None:
+        with pytest.raises(MissingExtraError, match=r"s3:// needs s3fs: pip install s3fs "
+                                                    r"\(artifact URL 's3://bucket/x'\)"):
+            open_artifact_store("s3://bucket/x")
+    with pytest.raises(UnknownBackendError, match=r"no artifact store for 'nosuch' in "
+                                                  r"'nosuch://x'; known schemes: file"):
+        open_artifact_store("nosuch://x")
+    assert "s3" not in ARTIFACT_STORES.names()
+    assert "nosuch" not in ARTIFACT_STORES.names()
 
 
 # -- the hooks that replace the holes ------------------------------------------------------

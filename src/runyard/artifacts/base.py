@@ -23,10 +23,10 @@ import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from runyard._foreign import mapped, without_password
-from runyard._registry import Registry
+from runyard._registry import Registry, load
 from runyard._validation import artifact_path
 from runyard.errors import UnknownBackendError
 
@@ -158,5 +158,7 @@ def open_artifact_store(url: str) -> ArtifactStore:
                 f"fsspec knows (memory, s3, gs, az, ...)",
                 url=url, valid=ARTIFACT_STORES.names(),
             )
-        ARTIFACT_STORES.register(scheme, FSSPEC_STORE)
+        store = cast("type[ArtifactStore]", load(FSSPEC_STORE))(url)  # type: ignore[call-arg]
+        ARTIFACT_STORES.register(scheme, FSSPEC_STORE)  # once it opened: the next is quick
+        return store
     return ARTIFACT_STORES.get(scheme)(url)  # type: ignore[call-arg]
