@@ -3,7 +3,8 @@
 Usage: .venv/bin/python bench/run.py [--quick] [--skip-mlflow] [--only submit|log|store]
 
 Rows (see bench/README.md):
-1. submit → first line of the script, against plain `python script.py`;
+1. submit → first line of the script (the supervisor forked by the fork server, and by
+   exec as before it), against plain `python script.py`;
 2. `run.log` calls/s inside a submitted script, against `mlflow.log_metric` calls/s;
 3. metric points/s from a submitted script's first log call into the store, against
    `MlflowClient.log_batch` points/s.
@@ -58,6 +59,8 @@ SIZES: dict[str, dict[str, int]] = {
 @dataclass
 class Results:
     submit_s: list[float] = field(default_factory=list)        # runyard, submit → line 1
+    submit_exec_s: list[float] = field(default_factory=list)   # the same, RUNYARD_ZYGOTE=0
+    submit_forked: int = 0                                     # of submit_s: by the server
     submit_return_s: list[float] = field(default_factory=list)  # how long submit() blocked
     plain_s: list[float] = field(default_factory=list)         # python script.py → line 1
     log_rates: list[float] = field(default_factory=list)        # run.log calls/s
@@ -229,37 +232,101 @@ def run_alive(run: Any) -> Callable[[], bool]:
     return lambda: status_of(run) not in TERMINAL
 
 
+class ForkServer:
+    """The fork server of this benchmark's submits, in a folder of its own (so the
+    measure never uses one that other processes of this user started), stopped at the
+    end (runyard.supervisor._zygote)."""
+
+    def __init__(self, tmp: Path) -> None:
+        from runyard.supervisor._start import paths, start_key
+
+        self.folder = tmp / "zygote"
+        self.folder.mkdir(mode=0o700)
+        os.environ["RUNYARD_ZYGOTE_DIR"] = str(self.folder)
+        self.sock, self.lock, self.log = paths(self.folder, start_key(os.environ))
+
+    def wait_ready(self, timeout: float = 60) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.sock.exists():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def forked(self, run_id: str) -> bool:
+        text = self.log.read_text() if self.log.exists() else ""
+        return f"forked the supervisor of {run_id}:" in text
+
+    def stop(self) -> None:
+        os.environ.pop("RUNYARD_ZYGOTE_DIR", None)
+        try:
+            pid = int(self.lock.read_text().strip())
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return
+        if b"runyard.supervisor._zygote" in command:  # ours, still running
+            os.kill(pid, signal.SIGTERM)
+
+
+def submit_once(bench: Bench, target: Path) -> tuple[Any, float, float, float]:
+    """(run, before, returned, the script's first line): one submit of first_line.py."""
+    before = time.time()
+    run = bench.submit("first_line.py", [str(target)])
+    returned = time.time()
+    started = float(wait_for_file(target, RUN_TIMEOUT_S, run_alive(run)))
+    bench.finish(run)
+    return run, before, returned, started
+
+
 def measure_submit(bench: Bench, size: dict[str, int], results: Results) -> None:
-    """Submit → first line, interleaved with plain `python first_line.py` started the same way."""
+    """Submit → first line (the supervisor forked by the fork server, as every submit
+    after the first), interleaved with the same submit by exec (RUNYARD_ZYGOTE=0, as
+    before the server) and with plain `python first_line.py` started the same way."""
     script = "first_line.py"
     plain_script = bench.source(script) / script
-    total = size["warmups"] + size["submits"]
-    for index in range(total):
-        warm = index < size["warmups"]
-        label = f"warm-up {index + 1}" if warm else f"{index - size['warmups'] + 1}/" \
-                                                    f"{size['submits']}"
-        target = bench.tmp / f"first-line-runyard-{index}.txt"
-        before = time.time()
-        run = bench.submit(script, [str(target)])
-        returned = time.time()
-        started = float(wait_for_file(target, RUN_TIMEOUT_S, run_alive(run)))
-        bench.finish(run)
+    server = ForkServer(bench.tmp)
+    try:
+        total = size["warmups"] + size["submits"]
+        for index in range(total):
+            warm = index < size["warmups"]
+            label = f"warm-up {index + 1}" if warm else f"{index - size['warmups'] + 1}/" \
+                                                        f"{size['submits']}"
+            if index == size["warmups"] and not server.wait_ready():
+                say("  the fork server did not start: every submit goes by exec")
+            run, before, returned, started = submit_once(
+                bench, bench.tmp / f"first-line-runyard-{index}.txt")
+            forked = server.forked(run.id)
 
-        target = bench.tmp / f"first-line-plain-{index}.txt"
-        plain_before = time.time()
-        process = subprocess.Popen([sys.executable, str(plain_script), str(target)],
-                                   cwd=bench.tmp, stdin=subprocess.DEVNULL)
-        plain_started = float(wait_for_file(target, 60, lambda p=process: p.poll() is None))
-        if process.wait() != 0:
-            raise RuntimeError(f"plain python {script} exited {process.returncode}")
+            os.environ["RUNYARD_ZYGOTE"] = "0"
+            try:
+                _run, exec_before, _returned, exec_started = submit_once(
+                    bench, bench.tmp / f"first-line-exec-{index}.txt")
+            finally:
+                del os.environ["RUNYARD_ZYGOTE"]
 
-        runyard_s, plain_s = started - before, plain_started - plain_before
-        say(f"  submit {label}: runyard {runyard_s:.3f} s (submit() returned after "
-            f"{returned - before:.3f} s), plain python {plain_s:.3f} s")
-        if not warm:
-            results.submit_s.append(runyard_s)
-            results.submit_return_s.append(returned - before)
-            results.plain_s.append(plain_s)
+            target = bench.tmp / f"first-line-plain-{index}.txt"
+            plain_before = time.time()
+            process = subprocess.Popen([sys.executable, str(plain_script), str(target)],
+                                       cwd=bench.tmp, stdin=subprocess.DEVNULL)
+            plain_started = float(wait_for_file(target, 60,
+                                                lambda p=process: p.poll() is None))
+            if process.wait() != 0:
+                raise RuntimeError(f"plain python {script} exited {process.returncode}")
+
+            runyard_s, plain_s = started - before, plain_started - plain_before
+            exec_s = exec_started - exec_before
+            say(f"  submit {label}: runyard {runyard_s:.3f} s "
+                f"({'fork server' if forked else 'exec'}; submit() returned after "
+                f"{returned - before:.3f} s), by exec {exec_s:.3f} s, plain python "
+                f"{plain_s:.3f} s")
+            if not warm:
+                results.submit_s.append(runyard_s)
+                results.submit_return_s.append(returned - before)
+                results.submit_exec_s.append(exec_s)
+                results.plain_s.append(plain_s)
+                results.submit_forked += forked
+    finally:
+        server.stop()
 
 
 def measure_log_rate(bench: Bench, size: dict[str, int], results: Results) -> None:
@@ -346,6 +413,11 @@ def report(results: Results, size: dict[str, int], mode: str,
         plain_s = statistics.median(results.plain_s)
         rows.append([name, f"{runyard_s:.3f} s", f"{plain_s:.3f} s (plain python)",
                      ratio(runyard_s / plain_s), "runyard ≤ 0.2 s", yes(runyard_s <= 0.2)])
+        if results.submit_exec_s:
+            exec_s = statistics.median(results.submit_exec_s)
+            rows.append([name.replace("script", "script, by exec (RUNYARD_ZYGOTE=0)"),
+                         f"{exec_s:.3f} s", f"{plain_s:.3f} s (plain python)",
+                         ratio(exec_s / plain_s), "(before the fork server)", "—"])
     elif only in (None, "submit"):
         rows.append([name, "error", "", "", "runyard ≤ 0.2 s", "n/a"])
 
@@ -389,9 +461,11 @@ def report(results: Results, size: dict[str, int], mode: str,
     if results.submit_s:
         notes.append(
             f"submit: runyard {min(results.submit_s):.3f}–{max(results.submit_s):.3f} s, "
+            f"by exec {min(results.submit_exec_s):.3f}–{max(results.submit_exec_s):.3f} s, "
             f"plain python {min(results.plain_s):.3f}–{max(results.plain_s):.3f} s; "
             f"submit() itself returned after {statistics.median(results.submit_return_s):.3f}"
-            f" s (median).")
+            f" s (median); {results.submit_forked} of {len(results.submit_s)} measured "
+            f"submits were forked by the fork server (the rest by exec).")
     if results.log_rates:
         notes.append("run.log: " + ", ".join(f"{r:,.0f}" for r in results.log_rates)
                      + f" calls/s over {len(results.log_rates)} run(s).")

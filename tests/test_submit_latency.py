@@ -236,8 +236,10 @@ def test_a_run_through_the_fork_server_sees_what_exec_gives(
         monkeypatch.setenv("RUNYARD_ZYGOTE", "0")
         by_exec = _probe(experiment, source, tmp_path)
         monkeypatch.delenv("RUNYARD_ZYGOTE")
-        server.start()
+        pid = server.start()
         forked = _probe(experiment, source, tmp_path)
+        # the server's own environment holds only what its start needs
+        assert b"H8_PROBE" not in Path(f"/proc/{pid}/environ").read_bytes()
     finally:
         os.umask(old)
     assert len(server.log.read_text().split("forked the supervisor of")) == 2  # it was used

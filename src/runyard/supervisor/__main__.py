@@ -12,6 +12,10 @@ the OOM killer or a crash, the keeper still finds them all, including a script's
 3. keeps the logs (uploaded to the run's files), drops half-written artifacts
    (`.tmp-*`) and the run's scratch folder.
 The keeper loads nothing heavy until it has to (the supervisor child imports the rest).
+
+`runyard.supervisor._start.start_supervisor` starts it: by exec, or forked by the fork
+server (`runyard.supervisor._zygote`), which calls `main` in a process set up as that
+command would be (environment, cwd, stdio, signals, command line), its imports loaded.
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ from pathlib import Path
 # only used by callers whose values are the same as the ones it started with
 STARTUP_PREFIXES = ("PYTHON", "LD_", "LC_", "SQLALCHEMY")
 STARTUP_NAMES = ("LANG", "LANGUAGE", "TZ", "HOME")
+SERVER_NAMES = ("PATH", "RUNYARD_ZYGOTE_IDLE_SECONDS")  # the server's own, besides those
 READY_TIMEOUT_SECONDS = 5.0  # the server forks in milliseconds; this is for a loaded machine
 RETRY_START_SECONDS = 30.0   # after a server failed to start, exec only for this long
 _FAILED = "failed"
@@ -80,6 +81,10 @@ def start_supervisor(workspace_path: str | os.PathLike[str], run_id: str,
 
 
 # -- the start key and the server's folder --------------------------------------------------
+def _startup(name: str) -> bool:
+    return name.startswith(STARTUP_PREFIXES) or name in STARTUP_NAMES
+
+
 def start_key(env: Mapping[str, str]) -> str:
     """What a server must share with a caller to fork the caller's supervisors (see the
     module's docstring), hashed."""
@@ -89,8 +94,7 @@ def start_key(env: Mapping[str, str]) -> str:
         sys.executable, sys.version, os.getuid(), os.geteuid(), os.getgid(), os.getegid(),
         sorted(os.getgroups()), os.getpriority(os.PRIO_PROCESS, 0),
         sorted(os.sched_getaffinity(0)),
-        sorted((k, v) for k, v in env.items()
-               if k.startswith(STARTUP_PREFIXES) or k in STARTUP_NAMES),
+        sorted((k, v) for k, v in env.items() if _startup(k)),
         [(name, resource.getrlimit(getattr(resource, name))) for name in sorted(dir(resource))
          if name.startswith("RLIMIT_")],
     ]
@@ -190,7 +194,10 @@ def _spawn_server(folder: Path, key: str, lock_path: Path, env: Mapping[str, str
 
     command = [sys.executable, "-m", "runyard.supervisor._zygote", str(folder), key,
                "." * ARGV_ROOM]
-    _detached(command, {**env, "RUNYARD_SUPERVISOR_LOG": "/dev/null"}, cwd=str(folder))
+    # only what its start needs: its own environment mentions no run, workspace or test
+    # (each supervisor it forks gets the caller's in the request)
+    kept = {k: v for k, v in env.items() if _startup(k) or k in SERVER_NAMES}
+    _detached(command, {**kept, "RUNYARD_SUPERVISOR_LOG": "/dev/null"}, cwd=str(folder))
 
 
 # -- exec, as before the server -------------------------------------------------------------

@@ -40,6 +40,7 @@ import signal
 import socket
 import struct
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -49,7 +50,8 @@ from runyard.supervisor._start import _read_line, paths, start_key
 
 # what a supervisor on the local compute imports up to its script's start, and soon after
 PRELOAD = ("runyard.supervisor.__main__", "runyard.supervisor._driver", "runyard.workspace",
-           "runyard.store.sql", "sqlalchemy.dialects.sqlite", "runyard.compute.local_executor",
+           "runyard.store.sql", "sqlalchemy.dialects.sqlite", "sqlite3",
+           "runyard.artifacts.local", "runyard.compute.local_executor",
            "runyard.supervisor._ingest", "runyard.supervisor._recover")
 ARGV_ROOM = 4400  # bytes of command line kept for the supervisors (a path is ≤ 4096)
 IDLE_SECONDS = 300.0
@@ -304,6 +306,9 @@ def main(argv: list[str]) -> int:
             raise RuntimeError("started with another start key than its name says")
         for name in PRELOAD:
             importlib.import_module(name)
+        if threading.active_count() != 1:  # a fork copies only the forking thread
+            raise RuntimeError(f"{threading.active_count()} threads after the imports; "
+                               f"forking would not be safe")
         area = ArgvArea()
         title = area.encode([sys.executable, "-m", "runyard.supervisor._zygote", key])
         if title is not None:  # shorter than what started it: always
