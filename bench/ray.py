@@ -79,7 +79,7 @@ def main() -> None:
             def ray_jobs_rest() -> float:
                 stamp = stamp_path()
                 before = time.time()
-                cluster._request("POST", "/api/jobs/", {
+                cluster.jobs.request("POST", "/api/jobs/", {
                     "entrypoint": f"{sys.executable} {root / 'src' / 'first_line.py'} {stamp}",
                     "entrypoint_num_cpus": 0})
                 return wait_stamp(stamp) - before

@@ -299,7 +299,7 @@ def test_owned_clusters_of_two_workspaces_run_a_job_each_at_the_same_time(
         folders = [compute.temp_dir for compute in clusters]
         sessions = [node["pid"] for c in clusters for node in c._node_processes()]
     # deleted: every process of their nodes (Ray's workers included) and their temp folders
-    from runyard.compute.ray import _session_members
+    from runyard.compute._ray_nodes import _session_members
 
     assert not [pid for session in sessions for pid in _session_members(session)
                 if alive(pid)]

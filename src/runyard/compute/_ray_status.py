@@ -14,7 +14,7 @@ from typing import Any
 def main(gcs_address: str) -> None:
     from ray.autoscaler.v2.sdk import get_cluster_status
 
-    from runyard.compute.ray import _runyard_index
+    from runyard.compute._ray_nodes import _runyard_index
 
     status = get_cluster_status(gcs_address, timeout=30)
     nodes: list[dict[str, Any]] = []

@@ -197,7 +197,7 @@ class RayExecutor(Executor):
     def _connect(self) -> None:
         import logging
 
-        from runyard.compute.ray import gcs_unreachable
+        from runyard.compute._ray_nodes import gcs_unreachable
 
         for key, value in self.compute.ray_environment().items():
             os.environ.setdefault(key, value)
