@@ -22,7 +22,6 @@ from __future__ import annotations
 import errno as _errno
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
@@ -36,18 +35,28 @@ _STORE: tuple[Boundary, ...] = ("store-open", "store")
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
 class Foreign:
-    """One row: errors of class `foreign` at boundaries `at` become `to`."""
+    """One row: errors of class `foreign` at boundaries `at` become `to` (a plain class,
+    not a dataclass: the table is built on the supervisor's start path)."""
 
-    foreign: str  # "module.QualName"
-    at: tuple[Boundary, ...]
-    to: type[e.RunyardError] | None  # None: passes through unchanged
-    reason: str
-    #: prefixes of the error's codes: errno names (ENOSPC), SQLite result codes
-    #: (SQLITE_BUSY), SQLSTATEs (08006)
-    codes: tuple[str, ...] = ()
-    words: tuple[str, ...] = ()  # lower-case text in the error's message
+    __slots__ = ("at", "codes", "foreign", "reason", "to", "words")
+
+    def __init__(self, foreign: str, at: tuple[Boundary, ...], to: type[e.RunyardError] | None,
+                 reason: str, *, codes: tuple[str, ...] = (), words: tuple[str, ...] = ()
+                 ) -> None:
+        self.foreign = foreign  # "module.QualName"
+        self.at = at
+        self.to = to  # None: passes through unchanged
+        self.reason = reason
+        #: prefixes of the error's codes: errno names (ENOSPC), SQLite result codes
+        #: (SQLITE_BUSY), SQLSTATEs (08006)
+        self.codes = codes
+        self.words = words  # lower-case text in the error's message
+
+    def __repr__(self) -> str:
+        to = self.to.__name__ if self.to else None
+        return f"Foreign({self.foreign!r}, {self.at!r}, {to}, codes={self.codes!r}, " \
+               f"words={self.words!r})"
 
     def matches(self, error: BaseException) -> bool:
         if not self.codes and not self.words:
