@@ -168,7 +168,7 @@ def test_a_memory_url_store_uploads_lists_downloads_and_removes_a_runs_files(
     weights.write_bytes(os.urandom(3 << 20))
     assert store.put_file(weights, "runs/r1/outputs/weights.bin") == 3 << 20
     assert store.put_stream(io.BytesIO(b"step 1\n"), "runs/r1/logs/driver_0.txt") == 7
-    store.put_stream(io.BytesIO(b"keep"), "runs/r2/outputs/other.txt")
+    store.put_stream(io.BytesIO(b"keep"), "runs/r10/outputs/other.txt")
     with pytest.raises(OSError, match="went away"):
         store.put_stream(_Breaks(), "runs/r1/outputs/half.bin")  # type: ignore[arg-type]
     assert list(store.list("runs/r1")) == ["runs/r1/logs/driver_0.txt",
@@ -187,7 +187,7 @@ def test_a_memory_url_store_uploads_lists_downloads_and_removes_a_runs_files(
     assert _everything(tmp_path / "down") == ["weights.bin"]
     store.remove_prefix("runs/r1")
     assert list(store.list("runs/r1")) == []
-    assert list(store.list()) == ["runs/r2/outputs/other.txt"]
+    assert list(store.list()) == ["runs/r10/outputs/other.txt"]  # a prefix is a folder
     store.remove_prefix("runs/r1")  # nothing there: nothing to do
 
 
