@@ -27,6 +27,7 @@ from runyard.errors import (
     ArtifactNotFoundError,
     ArtifactPathConflictError,
     ArtifactStoreFullError,
+    MissingExtraError,
     RunIdInUseError,
     RunyardError,
     StoreConflictError,
@@ -123,6 +124,8 @@ def _sample(row: Foreign) -> BaseException:
                   "ConnectionError": errno.ECONNREFUSED}.get(name, errno.EIO)
         if row.codes:
             number = getattr(errno, row.codes[0])
+        if not issubclass(cls, OSError):
+            return cls(word)  # type: ignore[no-any-return]
         return cls(number, os.strerror(number), "/somewhere/file")
     if row.foreign == "urllib.error.HTTPError":
         return urllib.error.HTTPError("http://127.0.0.1:8265/api/jobs/", 500, "boom",
@@ -296,6 +299,22 @@ def test_a_file_that_is_not_a_database_is_store_unavailable(tmp_path: Path) -> N
     with pytest.raises(StoreUnavailableError, match="is not a SQLite database, or is damaged"):
         SqlStore(f"sqlite:///{notes}")
     assert notes.read_bytes().startswith(b"these are my notes")
+
+
+def test_a_database_url_whose_driver_is_missing_names_it_without_the_password() -> None:
+    import importlib.util
+
+    from runyard.store.sql import SqlStore
+
+    if importlib.util.find_spec("pg8000") is not None:
+        pytest.skip("pg8000 is installed here")
+    with pytest.raises(MissingExtraError) as raised:
+        SqlStore("postgresql+pg8000://me:s3cr3t@127.0.0.1:9/runs")
+    assert str(raised.value) == (
+        "run history postgresql+pg8000://me:***@127.0.0.1:9/runs: its database driver is not "
+        "installed here: pip install it (No module named 'pg8000')")
+    assert raised.value.package == "pg8000"  # type: ignore[attr-defined]
+    assert raised.value.url == "postgresql+pg8000://me:***@127.0.0.1:9/runs"  # type: ignore[attr-defined]
 
 
 def test_a_duplicate_run_id_is_run_id_in_use(tmp_path: Path) -> None:

@@ -107,6 +107,9 @@ FOREIGN_ERRORS: tuple[Foreign, ...] = (
     Foreign("sqlalchemy.exc.TimeoutError", _STORE, e.StoreUnavailableError,
             "gave no free connection in time: too many at once in this process"),
     Foreign("sqlalchemy.exc.DBAPIError", _STORE, e.StoreError, "failed"),
+    # the URL's database driver (psycopg, pg8000, ...), imported when the engine is made
+    Foreign("builtins.ModuleNotFoundError", ("store-open",), e.MissingExtraError,
+            "its database driver is not installed here: pip install it"),
     # making the database's folder
     Foreign("builtins.OSError", ("store-open",), e.StoreFullError,
             "has no room left: free some space on its disk and retry",
@@ -254,6 +257,8 @@ class mapped:  # lower case: used as `with mapped(...)`, like contextlib's helpe
                 context["errno"] = error.errno
             if error.filename is not None:
                 context["path"] = str(error.filename)
+        if isinstance(error, ImportError) and error.name:
+            context["package"] = error.name
         context.update(self.context)
         raise row.to(f"{self.subject}: {row.reason} ({_first_line(error)})",
                      **context) from error
