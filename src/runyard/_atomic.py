@@ -143,8 +143,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str | _Readable | B
         if isinstance(data, str):
             data = data.encode()
         if isinstance(data, bytes | bytearray | memoryview):
-            handle.write(data)
-            return len(data)
+            written: int = handle.write(data)
+            return written
         written = 0
         while chunk := data.read(_CHUNK):
             handle.write(chunk)
