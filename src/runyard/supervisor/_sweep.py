@@ -53,7 +53,8 @@ from runyard.supervisor import _processes
 from runyard.supervisor._driver import HEARTBEAT_SECONDS, RunDriver
 from runyard.workspace import Workspace
 
-POLL_SECONDS = 0.05
+POLL_SECONDS = 0.02       # how often the children's statuses are read (one query)
+METRICS_SECONDS = 0.1     # how often their new primary-metric values are
 CHILDREN_STOP_SECONDS = 120.0   # how long a canceled sweep waits for its children to end
 FORKED_EXIT_SECONDS = 30.0      # how long it waits for forked supervisors to clean up
 
@@ -85,6 +86,17 @@ class _ChildConfig:
         config["arguments"] = [*(config.get("arguments") or []), *self.arguments]
         return Submission(source_directory=self.source, compute_target=self.compute_target,
                           config=config)
+
+
+def _preload_child_supervisor() -> None:
+    """Import now what a child's supervisor loads, so that each forked one has it."""
+    import runyard.artifacts._run_files
+    import runyard.compute._node
+    import runyard.compute._process_group
+    import runyard.compute.local_executor
+    import runyard.distributed.completion
+    import runyard.environment._shim
+    import runyard.supervisor._ingest  # noqa: F401
 
 
 class SweepDriver(RunDriver):
@@ -133,6 +145,7 @@ class SweepDriver(RunDriver):
             self.transition(_status.PREPARING)
             self.source = self._restore_source()
             self.sampler = self.sampling.sampler(self.goal)
+            _preload_child_supervisor()
             self.transition(_status.RUNNING)
             ended = self._sweep()
             self._record_results()
@@ -164,6 +177,7 @@ class SweepDriver(RunDriver):
 
     def _sweep(self) -> str:
         started = time.monotonic()
+        last_metrics = 0.0
         exhausted = False
         while True:
             self._beat()
@@ -183,8 +197,17 @@ class SweepDriver(RunDriver):
                     self.event(f"the grid is exhausted after {len(self.children)} point(s)")
                     break
                 self._start(trial)
+            now = time.monotonic()
+            rows = {row["id"]: row for row in self.store.list_runs(parent_id=self.run_id)}
+            read_metrics = now - last_metrics >= METRICS_SECONDS
+            if read_metrics:
+                last_metrics = now
             for child in list(self.active):
-                self._watch(child)
+                row = rows.get(child.run_id)
+                # a child's end frees its slot at once; its metrics are read as often
+                # as the policy needs them
+                if read_metrics or (row is not None and row["status"] in _status.TERMINAL):
+                    self._watch(child)
             self._reap()
             if not self.active and (exhausted or len(self.children) >= self.max_total):
                 return f"{len(self.children)} child run(s) ended"
