@@ -711,7 +711,7 @@ def test_what_the_machine_cannot_give_is_refused_at_submit(
         experiment: Experiment, source: Callable[..., Path]) -> None:
     from runyard.azureml.core.runconfig import MpiConfiguration, TensorflowConfiguration
     from runyard.azureml.train.dnn import PyTorch, TensorFlow
-    from runyard.train.estimator import _gpu_count
+    from runyard.compute._gpus import gpu_count as _gpu_count
 
     folder = str(source("pass"))
     # the article's Horovod estimator: TensorFlow 1.13 needs Python ≤ 3.7

@@ -169,7 +169,7 @@ def test_parameter_servers_need_no_gpu_and_tasks_on_a_node_share_its_gpus(
 
 def test_an_owned_cluster_on_a_machine_without_gpus_refuses_use_gpu(
         workspace: Workspace) -> None:
-    from runyard.train.estimator import _gpu_count
+    from runyard.compute._gpus import gpu_count as _gpu_count
 
     if _gpu_count():
         pytest.skip("this machine has a GPU")

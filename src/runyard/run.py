@@ -4,8 +4,9 @@
 to, and loads nothing but the standard library. Everything else imports the store lazily.
 
 Invariant: readers never leave a dead run active. A run whose supervisor process is gone
-(same host) or silent for `STALE_SECONDS` (any host) is marked Failed with the reason by
-whoever reads it next; the compare-and-set write cannot overwrite an end state.
+(same host) or silent for `STALE_SECONDS` (any host; `runyard._liveness`, beside the
+heartbeat's period) is marked Failed with the reason by whoever reads it next; the
+compare-and-set write cannot overwrite an end state.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from runyard import _status, _validation
+from runyard._liveness import STALE_SECONDS as STALE_SECONDS  # its old home
+from runyard._liveness import is_stale, silent_seconds
 from runyard._local import read_tail
 from runyard._procfs import is_supervisor_of, supervisors_of
 from runyard._v1 import v1_members
@@ -41,7 +44,6 @@ if TYPE_CHECKING:
     from runyard.runtime import OfflineRun, RuntimeRun
     from runyard.workspace import Workspace
 
-STALE_SECONDS = 30.0
 POLL_SECONDS = 0.2
 DESCRIPTION_TAG = "mlflow.note.content"
 RUN_TYPES = {"script": "azureml.scriptrun", "sweep": "hyperdrive", "hyperdrive": "hyperdrive"}
@@ -68,7 +70,7 @@ def reconcile(workspace: Workspace, row: dict[str, Any]) -> dict[str, Any]:
     reason = None
     pid = row["supervisor_pid"]
     if pid is None:
-        if now - row["created_at"] > STALE_SECONDS:
+        if is_stale(now - row["created_at"]):
             reason = f"its supervisor never started (submitted {now - row['created_at']:.0f} s ago)"
             crash = read_tail(workspace.run_dir(row["id"]) / "supervisor.log", 2000).strip()
             if crash:
@@ -77,9 +79,9 @@ def reconcile(workspace: Workspace, row: dict[str, Any]) -> dict[str, Any]:
         # a dead supervisor's keeper ends the run itself within seconds, saying how it died
         if not is_supervisor_of(pid, row["id"]) and not supervisors_of(row["id"]):
             reason = f"its supervisor (pid {pid}) died while the run was {status}"
-    elif now - (row["heartbeat_at"] or row["created_at"]) > STALE_SECONDS:
+    elif is_stale(silent := silent_seconds(row, now)):
         reason = (f"its supervisor (pid {pid} on {row['supervisor_host']}) sent no heartbeat "
-                  f"for {now - (row['heartbeat_at'] or row['created_at']):.0f} s")
+                  f"for {silent:.0f} s")
     if reason is None:
         return row
     store = workspace.store

@@ -371,6 +371,6 @@ def _bin_path() -> str:
 
 
 def _gpus_here() -> int:
-    from runyard.train.estimator import _gpu_count
+    from runyard.compute._gpus import gpu_count
 
-    return _gpu_count()
+    return gpu_count()

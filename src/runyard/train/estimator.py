@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from typing import TYPE_CHECKING, Any
 
 from runyard.errors import ValidationError
@@ -46,15 +45,6 @@ def script_params_to_arguments(script_params: dict[str, Any] | None) -> list[Any
         else:
             arguments += [flag, value]
     return arguments
-
-
-def _gpu_count() -> int:
-    if shutil.which("nvidia-smi") is None:
-        return 0
-    import subprocess
-
-    listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, check=False)
-    return sum(1 for line in listed.stdout.splitlines() if line.startswith("GPU "))
 
 
 class Estimator:
