@@ -56,6 +56,7 @@ PRELOAD = ("runyard.supervisor.__main__", "runyard.supervisor._driver", "runyard
 ARGV_ROOM = 4400  # bytes of command line kept for the supervisors (a path is ≤ 4096)
 IDLE_SECONDS = 300.0
 CHECK_SECONDS = 10.0  # while idle, look for changed files this often
+LOG_LIMIT = 1 << 20  # the server's log is emptied at a start past this size
 SUPERVISOR_MODULE = "runyard.supervisor"
 
 
@@ -297,7 +298,9 @@ def main(argv: list[str]) -> int:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return 0  # another server of this key is alive (or starting)
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    if os.fstat(log).st_size > LOG_LIMIT:
+        os.ftruncate(log, 0)
     os.dup2(log, 1)
     os.dup2(log, 2)
     os.close(log)
