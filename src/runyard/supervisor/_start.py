@@ -68,7 +68,7 @@ def start_supervisor(workspace_path: str | os.PathLike[str], run_id: str,
     else:
         try:
             why = _through_server(argv, environment, str(log_path))
-        except OSError as e:  # anything unexpected: the run still starts, by exec
+        except Exception as e:  # noqa: BLE001 - before `go` nothing started: use exec
             why = f"{type(e).__name__}: {e}"
         if why is None:
             return "fork server"
