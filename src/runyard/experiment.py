@@ -12,7 +12,7 @@ import dataclasses
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -193,7 +193,7 @@ class Experiment:
 
     def submit(self, config: Any, tags: Mapping[str, Any] | None = None,
                *, _parent_id: str | None = None, _run_id: str | None = None,
-               _launch: Callable[[str], None] | None = None, **kwargs: Any) -> Run:
+               **kwargs: Any) -> Run:
         """Submit a ScriptRunConfig (or estimator), or a HyperDriveConfig (a sweep:
         runyard.hyperdrive); returns the Run (a HyperDriveRun for a sweep) at once."""
         from runyard.hyperdrive.runconfig import HyperDriveConfig
@@ -229,7 +229,7 @@ class Experiment:
                                         config=spec.to_json(), snapshot_id=taken.id,
                                         tags=clean_tags, parent_id=_parent_id)
         try:
-            (_launch or compute.launch)(run_id)
+            compute.launch(run_id)
         except Exception as e:
             self.workspace.store.set_status(run_id, _status.FAILED,
                                             error=f"could not launch on {compute.name}: {e}")

@@ -15,10 +15,10 @@ Invariants:
   process only asks them to stop (`Run.cancel`). A child that fails does not stop the sweep.
 - The parent ends only after every child it started has ended; cancelling the parent
   cancels every child first.
-- On the local compute a child's supervisor is forked from this process (which has
-  everything imported already) instead of started as a new interpreter. This process
-  starts no thread, so the fork is safe; the forked supervisor works in its run's folder,
-  which is how readers recognise it (`runyard._procfs.is_supervisor_of`).
+- Children start as any submit starts them (on the local compute, forked by the
+  supervisors' fork server, `runyard.supervisor._start`), so a child's supervisor is not
+  below this one: if this process is killed, its keeper ends the sweep Failed and the
+  children already running go on to their own ends.
 """
 
 from __future__ import annotations
@@ -28,9 +28,7 @@ import copy
 import json
 import math
 import os
-import signal
 import socket
-import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -56,7 +54,6 @@ from runyard.workspace import Workspace
 POLL_SECONDS = 0.02       # how often the children's statuses are read (one query)
 METRICS_SECONDS = 0.1     # how often their new primary-metric values are
 CHILDREN_STOP_SECONDS = 120.0   # how long a canceled sweep waits for its children to end
-FORKED_EXIT_SECONDS = 30.0      # how long it waits for forked supervisors to clean up
 
 
 @dataclass
@@ -88,17 +85,6 @@ class _ChildConfig:
                           config=config)
 
 
-def _preload_child_supervisor() -> None:
-    """Import now what a child's supervisor loads, so that each forked one has it."""
-    import runyard.artifacts._run_files
-    import runyard.compute._node
-    import runyard.compute._process_group
-    import runyard.compute.local_executor
-    import runyard.distributed.completion
-    import runyard.environment._shim
-    import runyard.supervisor._ingest  # noqa: F401
-
-
 class SweepDriver(RunDriver):
     """A sweep's lifecycle (see the module's docstring)."""
 
@@ -122,7 +108,6 @@ class SweepDriver(RunDriver):
         self.sampler: ParameterSampler | None = None
         self.source: Path | None = None
         self.best: tuple[str, float] | None = None
-        self._forked: set[int] = set()
         self._last_beat = 0.0
         self._events: IO[str] = open(self.logs / "hyperdrive.txt", "a", buffering=1)  # noqa: SIM115
 
@@ -145,7 +130,6 @@ class SweepDriver(RunDriver):
             self.transition(_status.PREPARING)
             self.source = self._restore_source()
             self.sampler = self.sampling.sampler(self.goal)
-            _preload_child_supervisor()
             self.transition(_status.RUNNING)
             ended = self._sweep()
             self._record_results()
@@ -160,7 +144,6 @@ class SweepDriver(RunDriver):
                                f"runyard sweep driver error: {type(e).__name__}: {e}"))
         finally:
             self._done.set()
-            self._wait_forked()
             with contextlib.suppress(OSError, ValueError):
                 self._events.close()
             self._cleanup()
@@ -208,7 +191,6 @@ class SweepDriver(RunDriver):
                 # as the policy needs them
                 if read_metrics or (row is not None and row["status"] in _status.TERMINAL):
                     self._watch(child)
-            self._reap()
             if not self.active and (exhausted or len(self.children) >= self.max_total):
                 return f"{len(self.children)} child run(s) ended"
             self.sleep(POLL_SECONDS)
@@ -224,8 +206,6 @@ class SweepDriver(RunDriver):
 
     # -- children ----------------------------------------------------------------------------
     def _start(self, trial: SampledTrial) -> None:
-        from runyard.compute import get_compute_target
-
         assert self.source is not None
         number = len(self.children)
         child = _Child(number, f"{self.run_id}_{number}", trial)
@@ -233,12 +213,12 @@ class SweepDriver(RunDriver):
         self.active.append(child)
         shown = json.dumps(trial.hyperparameters)
         self.store.set_tags(self.run_id, {child.run_id: shown})
-        compute = get_compute_target(self.ws, self.child_target)
         try:
             self.experiment.submit(
-                _ChildConfig(self.source, self.child_config, trial.arguments(), compute.name),
+                _ChildConfig(self.source, self.child_config, trial.arguments(),
+                             self.child_target),
                 tags={HYPERPARAMETERS_TAG: shown}, _parent_id=self.run_id,
-                _run_id=child.run_id, _launch=self._fork if compute.type == "local" else None)
+                _run_id=child.run_id)
         except Exception as e:  # noqa: BLE001 - a child that cannot start fails alone
             self.event(f"{child.run_id} could not start: {type(e).__name__}: {e}")
             with contextlib.suppress(KeyError, LookupError):
@@ -248,59 +228,6 @@ class SweepDriver(RunDriver):
             self._ended(child, _status.FAILED, f"could not start: {e}")
             return
         self.event(f"{child.run_id} started with {shown}")
-
-    def _fork(self, run_id: str) -> None:
-        """Start `run_id`'s supervisor as a fork of this process: what
-        `python -m runyard.supervisor WORKSPACE RUN_ID` does, without a new interpreter."""
-        run_dir = self.ws.run_dir(run_id)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        log = os.open(run_dir / "supervisor.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        for stream in (sys.stdout, sys.stderr, self._log, self._events):
-            with contextlib.suppress(OSError, ValueError):
-                stream.flush()
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                os.setsid()
-                os.chdir(run_dir)  # how readers recognise a forked supervisor
-                null = os.open(os.devnull, os.O_RDONLY)
-                os.dup2(null, 0)
-                os.dup2(log, 1)
-                os.dup2(log, 2)
-                for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGHUP):
-                    signal.signal(signum, signal.SIG_DFL)
-                os.environ["RUNYARD_STORE_URL"] = self.ws.store_url
-                os.environ["RUNYARD_ARTIFACT_URL"] = self.ws.artifact_url
-                from runyard.supervisor.__main__ import main
-
-                code = main([str(self.ws.path), run_id])
-            except BaseException:  # noqa: BLE001 - said in the child's supervisor.log
-                traceback.print_exc()
-            finally:
-                with contextlib.suppress(OSError, ValueError):
-                    sys.stdout.flush()
-                    sys.stderr.flush()
-                os._exit(code)
-        os.close(log)
-        self._forked.add(pid)
-
-    def _reap(self) -> None:
-        for pid in list(self._forked):
-            try:
-                done, _ = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                done = pid
-            if done:
-                self._forked.discard(pid)
-
-    def _wait_forked(self) -> None:
-        """Let forked supervisors finish their cleanup (their end state is recorded):
-        the keeper kills whatever is left below it once this process exits."""
-        deadline = time.monotonic() + FORKED_EXIT_SECONDS
-        while self._forked and time.monotonic() < deadline:
-            self._reap()
-            time.sleep(0.02)
 
     def _watch(self, child: _Child) -> None:
         """Read the child's new primary-metric values and its status; apply the policy."""
@@ -399,7 +326,6 @@ class SweepDriver(RunDriver):
         while self.active and time.monotonic() < deadline:
             for child in list(self.active):
                 self._watch(child)
-            self._reap()
             if self.active:
                 time.sleep(POLL_SECONDS)
         for child in self.active:
