@@ -2,17 +2,26 @@
 
 A thin public method does the common work and calls the backend's hook
 (`launch` → `_launch`). Types are chosen from a registry whose error lists the known ones.
+
+What a kind of target can run is data (SkyPilot's `CloudImplementationFeatures`): each
+target class declares its `capabilities`, a run's needs are a pure function of its
+configuration (`needed_capabilities`), and `check_submission` refuses, before any run
+exists, a run that needs what its target's type lacks, naming the target, its type and
+the capability. Invariant: every target's `check_submission`, the base's or a subclass's
+own (which checks what this target's size or setup allows), ends with that check.
 """
 
 from __future__ import annotations
 
 import abc
 import builtins
-from collections.abc import Iterator, Mapping
+import enum
+import functools
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from runyard._registry import Registry
-from runyard.errors import UnknownComputeTargetError
+from runyard.errors import UnknownComputeTargetError, ValidationError
 
 if TYPE_CHECKING:
     from runyard.compute.status import ComputeStatus
@@ -25,6 +34,71 @@ class NodeOversubscribedWarning(UserWarning):
     same); the run goes on."""
 
 
+class Capability(enum.StrEnum):
+    """What a run may need that not every kind of compute target gives."""
+
+    #: processes on several nodes (`node_count` > 1)
+    MULTI_NODE = "multi-node"
+    #: MPI ranks started by an MPI launcher (`MpiConfiguration`)
+    MPI = "mpi"
+    #: MPI ranks on several nodes, which needs a launcher that reaches every node
+    MULTI_NODE_MPI = "multi-node-mpi"
+    #: TensorFlow parameter servers (`TensorflowConfiguration(parameter_server_count>0)`),
+    #: stopped once the workers have decided the run
+    PARAMETER_SERVER = "parameter-server"
+    #: a GPU for each process that may use one (`use_gpu=True`)
+    GPU = "gpu"
+
+
+#: What a run that needs a capability its target lacks is told: what it asked for and what
+#: to do instead. Filled with the target's `kind` and the run's `nodes` and `servers`.
+REFUSALS: Mapping[Capability, str] = {
+    Capability.MULTI_NODE:
+        "the {kind} compute is one node, and this run asks for {nodes}; run the "
+        "processes on one node (process_count_per_node) or submit to a cluster compute "
+        "target",
+    Capability.MPI:
+        "this run asks for MPI (MpiConfiguration) and {kind} computes start no MPI ranks; "
+        "use TensorflowConfiguration or PyTorchConfiguration",
+    Capability.MULTI_NODE_MPI:
+        "this run asks for MPI ranks on {nodes} nodes and {kind} computes start MPI on "
+        "one node only; run the ranks on one node (process_count_per_node), or use "
+        "TensorflowConfiguration / PyTorchConfiguration",
+    Capability.PARAMETER_SERVER:
+        "this run asks for {servers} parameter server(s) and {kind} computes run none; "
+        "use parameter_server_count=0 (MultiWorkerMirroredStrategy)",
+    Capability.GPU:
+        "use_gpu=True and {kind} computes give runs no GPU; submit with use_gpu=False",
+}
+
+
+def _counts(config: Mapping[str, Any]) -> tuple[int, str | None, int]:
+    distributed = config.get("distributed") or {}
+    nodes = int(distributed.get("node_count") or 1)
+    framework = distributed.get("framework")
+    servers = int(distributed.get("parameter_server_count") or 0) \
+        if framework == "tensorflow" else 0
+    return nodes, framework, servers
+
+
+def needed_capabilities(config: Mapping[str, Any]) -> frozenset[Capability]:
+    """What a run with this configuration (a RunSpec's JSON: `distributed`, `estimator`)
+    needs of its compute target."""
+    nodes, framework, servers = _counts(config)
+    needed = set()
+    if nodes > 1:
+        needed.add(Capability.MULTI_NODE)
+    if framework == "mpi":
+        needed.add(Capability.MPI)
+        if nodes > 1:
+            needed.add(Capability.MULTI_NODE_MPI)
+    if servers > 0:
+        needed.add(Capability.PARAMETER_SERVER)
+    if (config.get("estimator") or {}).get("use_gpu"):
+        needed.add(Capability.GPU)
+    return frozenset(needed)
+
+
 class ComputeTarget(abc.ABC):
     """A named place runs go to."""
 
@@ -32,6 +106,15 @@ class ComputeTarget(abc.ABC):
     #: its executor, "module:Class" (a runyard.compute.executor.Executor), imported when
     #: a run starts on it
     executor: ClassVar[str]
+    #: what runs on this type of target may use; a run needing anything else is refused
+    #: at submit (a target that declares none runs single-node runs without GPUs)
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("check_submission")
+        if own is not None:  # the target's own checks, then the capability check
+            cls.check_submission = _then_capabilities(own)  # type: ignore[method-assign,assignment]
 
     def __new__(cls, workspace: Workspace, name: str,
                 config: dict[str, Any] | None = None) -> ComputeTarget:
@@ -82,8 +165,26 @@ class ComputeTarget(abc.ABC):
         raise ComputeTargetException(f"the {self.type} compute {self.name!r} cannot be "
                                      f"deleted", name=self.name)
 
-    def check_submission(self, config: dict[str, Any]) -> None:  # noqa: B027 - optional hook
-        """Raise now what this target could never run (called by submit, before any run)."""
+    def check_submission(self, config: dict[str, Any]) -> None:
+        """Raise now what this target could never run (called by submit, before any run).
+
+        A target adds its own checks (what its size or setup allows) by overriding this;
+        the capability check (`check_capabilities`) runs after them in any case."""
+        self.check_capabilities(config)
+
+    def check_capabilities(self, config: Mapping[str, Any]) -> None:
+        """Refuse a run that needs a capability this target's type does not declare."""
+        missing = [c for c in Capability
+                   if c in needed_capabilities(config) and c not in self.capabilities]
+        if not missing:
+            return
+        nodes, _, servers = _counts(config)
+        names = ", ".join(c.value for c in missing)
+        reason = REFUSALS[missing[0]].format(kind=self.type, nodes=nodes, servers=servers)
+        raise ValidationError(
+            f"compute target {self.name!r} (type {self.type}) lacks {names}, which this run "
+            f"needs: {reason}", name=self.name, type=self.type,
+            missing=[c.value for c in missing])
 
     def launch(self, run_id: str) -> None:
         """Hand a run (NotStarted, snapshot taken) to this target; returns at once."""
@@ -244,6 +345,18 @@ class ComputeTarget(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+def _then_capabilities(check: Callable[[ComputeTarget, dict[str, Any]], None],
+                       ) -> Callable[[ComputeTarget, dict[str, Any]], None]:
+    """A target's own `check_submission`, followed by the capability check."""
+
+    @functools.wraps(check)
+    def check_submission(self: ComputeTarget, config: dict[str, Any]) -> None:
+        check(self, config)
+        self.check_capabilities(config)
+
+    return check_submission
 
 
 #: compute target classes by type name; each class names its executor (`executor`).

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from runyard.compute.base import ComputeTarget
+from runyard.compute.base import Capability, ComputeTarget
 from runyard.errors import ValidationError
 from runyard.supervisor._start import start_supervisor
 
@@ -21,6 +21,8 @@ class LocalCompute(ComputeTarget):
 
     type = "local"
     executor = "runyard.compute.local_executor:LocalExecutor"
+    # one node: a run on several is refused at submit (no Capability.MULTI_NODE)
+    capabilities = frozenset({Capability.MPI, Capability.PARAMETER_SERVER, Capability.GPU})
 
     @staticmethod
     def default_config() -> dict[str, Any]:
@@ -54,11 +56,6 @@ class LocalCompute(ComputeTarget):
                 raise ValidationError("use_gpu=True, but this machine has no NVIDIA GPU "
                                       "(nvidia-smi not found or lists none)")
         distributed = config.get("distributed") or {}
-        if distributed.get("node_count", 1) > 1:
-            raise ValidationError(
-                f"the local compute is one node, and this run asks for "
-                f"{distributed['node_count']}; run the processes on one node "
-                f"(process_count_per_node) or submit to a cluster compute target")
         if distributed.get("framework") == "mpi":
             from runyard.compute._process_group import mpirun_available
 

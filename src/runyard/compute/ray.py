@@ -39,7 +39,7 @@ from runyard.compute._ray_nodes import (
     _runyard_index,
     gcs_unreachable,
 )
-from runyard.compute.base import ComputeTarget, NodeOversubscribedWarning
+from runyard.compute.base import Capability, ComputeTarget, NodeOversubscribedWarning
 from runyard.errors import ComputeTargetException, ValidationError
 
 if TYPE_CHECKING:
@@ -124,6 +124,8 @@ class RayCompute(OwnedNodes, ComputeTarget):
 
     type = "ray"
     executor = "runyard.compute.ray_executor:RayExecutor"
+    capabilities = frozenset({Capability.MULTI_NODE, Capability.MPI,  # MPI on one node
+                              Capability.PARAMETER_SERVER, Capability.GPU})
 
     @staticmethod
     def provisioning_configuration(address: str | None = None, min_nodes: int = 0,

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runyard.compute import _slurm_jobs as jobs
-from runyard.compute.base import ComputeTarget, NodeOversubscribedWarning
+from runyard.compute.base import Capability, ComputeTarget, NodeOversubscribedWarning
 from runyard.errors import ComputeTargetException, ValidationError
 
 if TYPE_CHECKING:
@@ -119,6 +119,7 @@ class SlurmCompute(ComputeTarget):
 
     type = "slurm"
     executor = "runyard.compute.slurm_executor:SlurmExecutor"
+    capabilities = frozenset(Capability)  # srun reaches every node, MPI through PMI
 
     @staticmethod
     def attach_configuration(partition: str | None = None, account: str | None = None,
