@@ -103,8 +103,9 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     def prepare(self) -> Plan:
         """Starting: on every node the run holds, once per node, the environment, the
-        working directory (the snapshot) and the data references; return the plan with
-        the nodes' real addresses and ports."""
+        working directory (the snapshot) and the data references; return the run's plan
+        (`run.spec.plan`, made at submit) bound to the nodes' real addresses and ports
+        (`Plan.bind`): an executor never makes a plan of its own."""
 
     @abc.abstractmethod
     def start(self, plan: Plan) -> None:
