@@ -426,10 +426,9 @@ def test_replay_over_a_finished_sweep_reports_what_a_policy_would_have_done(
 
 
 def _cli(ws: Workspace, *args: str) -> tuple[int, str]:
-    from runyard.cli.state import State
-    from runyard.hyperdrive._cli import hyperdrive
+    from runyard.cli import cli
 
-    result = CliRunner().invoke(hyperdrive, list(args), obj=State(ws.path))
+    result = CliRunner().invoke(cli, ["--workspace", str(ws.path), "hyperdrive", *args])
     return result.exit_code, result.output
 
 

@@ -28,6 +28,7 @@ from runyard import __version__
 from runyard.cli import compute, data, env, models, runs
 from runyard.cli.state import State
 from runyard.cli.util import RunyardGroup
+from runyard.hyperdrive import _cli as hyperdrive
 
 # The root's commands and groups. A new command or group lives in a module of its own in
 # this package (importing `state` and `util`, not this module) and gets one line here.
@@ -43,6 +44,7 @@ COMMANDS: tuple[click.Command, ...] = (
     data.datastore,
     env.env,
     models.models,
+    hyperdrive.hyperdrive,  # runyard.hyperdrive's own group (show, replay)
 )
 
 
