@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fcntl
+import gc
 import importlib
 import json
 import os
@@ -312,6 +313,8 @@ def main(argv: list[str]) -> int:
         if threading.active_count() != 1:  # a fork copies only the forking thread
             raise RuntimeError(f"{threading.active_count()} threads after the imports; "
                                f"forking would not be safe")
+        gc.freeze()  # what is loaded now is never collected: children's collections skip
+        # it and do not touch (copy) the pages it shares with them
         area = ArgvArea()
         title = area.encode([sys.executable, "-m", "runyard.supervisor._zygote", key])
         if title is not None:  # shorter than what started it: always
