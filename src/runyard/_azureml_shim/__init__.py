@@ -3,7 +3,8 @@
 `ensure_azureml_shim(cache_root)` makes a folder holding a small `azureml` package (the
 files of `azureml/` beside this module) under `<cache_root>/.azureml/<hash of its files>/`;
 the supervisor puts that folder last on PYTHONPATH of every process of every run. It is
-never installed into an interpreter.
+never installed into an interpreter. It belongs to the core (the run driver imports it),
+not to the v1 mirror `runyard.azureml`, which the core never imports.
 
 Invariants:
 - The shim loads only the standard library and `runyard.runtime`: in a built environment,
