@@ -114,7 +114,8 @@ class RunSpec:
         return self.estimator is not None and self.estimator.use_gpu
 
     def with_plan(self) -> RunSpec:
-        """This spec with its process plan made (at submit: the only time it is made)."""
+        """This spec with its process plan made: at submit, once per run (and by the
+        driver only for a spec written before plans traveled, which has none)."""
         return replace(self, plan=plan_for(self.distributed))
 
     @property
