@@ -11,8 +11,9 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -391,6 +392,44 @@ def test_the_sweep_goes_on_after_the_submitting_process_exits(
 
 
 # -- bad input: refused before any run is written ---------------------------------------------
+def _issue_bad_inputs(source: Path) -> list[tuple[Callable[[], object], str]]:
+    """The issue's list, each as the call that must fail and what its message says."""
+    from runyard.hyperdrive import BayesianParameterSampling
+
+    script = ScriptRunConfig(str(source), "train.py")
+    grid = GridParameterSampling({"--x": choice(1, 2)})
+    settings: dict[str, Any] = {"primary_metric_name": "acc",
+                                "primary_metric_goal": "maximize", "max_total_runs": 2}
+    return [
+        (lambda: GridParameterSampling({"--lr": uniform(0, 1)}), "continuous"),
+        (lambda: HyperDriveConfig(
+            run_config=script, hyperparameter_sampling=BayesianParameterSampling(
+                {"--lr": uniform(0, 1)}), policy=BanditPolicy(slack_factor=0.1),
+            **settings), "does not support early termination"),
+        (lambda: HyperDriveConfig(run_config=script, estimator=object(),
+                                  hyperparameter_sampling=grid, **settings), "got both"),
+        (lambda: HyperDriveConfig(hyperparameter_sampling=grid, **settings), "got neither"),
+        (lambda: uniform(1, 0), "uniform"),
+        (lambda: choice(), "choice"),
+        (lambda: HyperDriveConfig(run_config=script, hyperparameter_sampling=grid,
+                                  max_concurrent_runs=3, **settings),
+         "max_concurrent_runs=3 is more than max_total_runs=2"),
+        (lambda: HyperDriveConfig(run_config=script, hyperparameter_sampling=grid,
+                                  **{**settings, "primary_metric_goal": "biggest"}),
+         "unknown primary_metric_goal 'biggest'"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(8))
+def test_the_issues_bad_inputs_are_refused_before_any_run(
+        workspace: Workspace, tmp_path: Path, case: int) -> None:
+    source = _write(tmp_path / "src", "print('hi')\n")
+    make, message = _issue_bad_inputs(source)[case]
+    with pytest.raises(ValueError, match=message):
+        Experiment(workspace, "hd").submit(make())
+    assert workspace.store.list_runs() == []
+
+
 @pytest.mark.parametrize(("change", "message"), [
     ({"script": "missing.py"}, "script 'missing.py' not found"),
     ({"compute_target": "nowhere"}, "nowhere"),

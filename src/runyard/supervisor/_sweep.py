@@ -324,6 +324,7 @@ class SweepDriver(RunDriver):
                 Run(self.experiment, child.run_id).cancel()
         deadline = time.monotonic() + CHILDREN_STOP_SECONDS
         while self.active and time.monotonic() < deadline:
+            self._beat()
             for child in list(self.active):
                 self._watch(child)
             if self.active:
