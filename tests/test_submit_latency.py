@@ -364,7 +364,7 @@ def test_runs_start_by_exec_where_the_server_cannot_serve(
 
 @pytest.mark.slow
 def test_the_fork_server_stops_when_idle(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RUNYARD_ZYGOTE_IDLE_SECONDS", "1")
+    monkeypatch.setenv("RUNYARD_ZYGOTE_IDLE_SECONDS", "3")
     pid = server.start()
     started = time.monotonic()
     wait_for(lambda: not alive(pid), timeout=20)
