@@ -241,6 +241,13 @@ def _submit_to(compute: RayCompute, code: str) -> Run:
         ScriptRunConfig(str(folder), "train.py", compute_target=compute))
 
 
+def _no_direct_jobs(compute: RayCompute) -> None:
+    """Runs on `compute` connect to its GCS and ask for a placement group, even those that
+    could be direct (one node's bundle as the job's entrypoint resources)."""
+    compute.config["direct_jobs"] = False
+    compute._save()
+
+
 def _post_bare_job(compute: RayCompute) -> int:
     """POST a job straight to the cluster's Jobs REST API, once; its HTTP status."""
     import json
@@ -273,6 +280,8 @@ def test_owned_clusters_of_two_workspaces_run_a_job_each_at_the_same_time(
     with _small_cluster(a, wait=False) as first, _small_cluster(b) as second:
         first.wait_for_completion(timeout_in_minutes=3)
         clusters = (first, second)
+        for compute in clusters:  # supervisors that connect (not direct runs): see below
+            _no_direct_jobs(compute)
         # each node listens on ports of its own, and each cluster has its own temp folder
         ports = [{port for node in c._node_processes() for name, port in node["ports"].items()
                   if name != "workers"} for c in clusters]
@@ -343,6 +352,7 @@ def test_a_cluster_whose_gcs_does_not_answer_fails_the_run_with_its_address(
     try:
         with _small_cluster(workspace) as compute:
             real = compute.gcs_address
+            _no_direct_jobs(compute)  # a direct run connects to no GCS
             compute.config["gcs_address"] = stale
             compute._save()
             try:
@@ -407,6 +417,70 @@ def test_a_single_process_run(ray_submit: Callable[..., Run], tmp_path: Path,
     assert not any(alive(pid) for pid in _pids(tmp_path).values())
 
 
+def test_a_run_that_fits_one_node_is_a_direct_job(ray_submit: Callable[..., Run],
+                                                 cluster: RayCompute, tmp_path: Path) -> None:
+    """One node's run: the supervisor's Ray job holds the node (its entrypoint resources
+    are the run's bundle) and starts the processes itself: no ray.init, no placement
+    group, no node agent; the stages are the same."""
+    run = ray_submit(WHO + """
+    while not os.path.exists(os.path.join(FOLDER, "go")):
+        time.sleep(0.1)
+    """, ["--folder", str(tmp_path)], distributed_job_config=TensorflowConfiguration(
+        worker_count=2, parameter_server_count=0))
+    wait_for(lambda: len(_pids(tmp_path)) == 2, timeout=120)
+    job = cluster.job_status(run.id)
+    # while it runs, Ray holds the bundle (both processes' CPUs) on the job's node
+    held = {n["node_id"]: n["used"] for n in cluster.nodes(usage=True)}
+    assert held[job["driver_node_id"]].get("CPU") == 2, held
+    (tmp_path / "go").write_text("")
+    details = run.wait_for_completion(timeout_seconds=RUN_TIMEOUT)
+    assert details["status"] == "Completed", details.get("error")
+    assert _statuses(run) == ["NotStarted", "Preparing", "Queued", "Starting", "Running",
+                              "Finalizing", "Completed"]
+    supervisor = run.read_log("logs/supervisor.txt").decode()
+    assert "a direct run" in supervisor
+    assert "connecting to Ray cluster" not in supervisor
+    assert "asking cluster for 1 node with 2 CPU free" in supervisor
+    nodes = set(_nodes_of(run).values())
+    assert len(nodes) == 1
+    assert nodes <= {n["node_id"] for n in cluster.nodes()}
+    assert job["driver_node_id"] in nodes
+    assert not any(alive(pid) for pid in _pids(tmp_path).values())
+
+
+def test_a_run_without_a_free_node_at_submit_asks_for_a_placement_group(
+        ray_submit: Callable[..., Run], cluster: RayCompute, tmp_path: Path) -> None:
+    """Runs that hold both nodes are counted at submit: the third is not direct (Ray would
+    keep its job pending with no supervisor to show Scaling); it waits as before, the
+    cluster scaling up for it."""
+    hold = WHO + """
+    while not os.path.exists(os.path.join(FOLDER, "go")):
+        time.sleep(0.1)
+    """
+    two = TensorflowConfiguration(worker_count=2, parameter_server_count=0)
+    holders = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        holders.append(ray_submit(hold, ["--folder", str(tmp_path / name)],
+                                  distributed_job_config=two))
+    wait_for(lambda: all(r.get_status() == "Running" for r in holders), timeout=120)
+    (tmp_path / "c").mkdir()
+    third = ray_submit(WHO, ["--folder", str(tmp_path / "c")], distributed_job_config=two)
+    wait_for(lambda: "Scaling" in _statuses(third) or third.get_status() == "Running",
+             timeout=120)
+    for folder in ("a", "b"):
+        (tmp_path / folder / "go").write_text("")
+    for run in (*holders, third):
+        details = run.wait_for_completion(timeout_seconds=RUN_TIMEOUT)
+        assert details["status"] == "Completed", details.get("error")
+    for run in holders:
+        assert "a direct run" in run.read_log("logs/supervisor.txt").decode()
+    supervisor = third.read_log("logs/supervisor.txt").decode()
+    assert "a direct run" not in supervisor
+    assert f"connecting to Ray cluster 'cluster' at {cluster.gcs_address}" in supervisor
+    assert "Scaling" in _statuses(third)
+
+
 def test_the_environment_is_prepared_once_on_each_node_and_not_on_the_driver(
         ray_submit: Callable[..., Run], tmp_path: Path) -> None:
     """A run with a built environment on two nodes: each node's agent prepares it once
@@ -427,6 +501,11 @@ def test_the_environment_is_prepared_once_on_each_node_and_not_on_the_driver(
                 and ("cache hit" in line or "built in" in line)]
     assert sorted(line.split("] ")[1] for line in prepared) == ["[node 0", "[node 1"], \
         "\n".join(lines)
+    # the plan: made once, at submit, and bound once to the two nodes, never made again
+    plans = [line.split("] ", 1)[1] for line in lines if "] plan: " in line]
+    assert len(plans) == 2, plans
+    assert plans[0].startswith("plan: made at submit (tensorflow, 2 process(es) on 2 node")
+    assert plans[1].startswith("plan: bound to 2 node(s): ")
     for name in ("worker_0", "worker_1"):
         log = run.read_log(f"logs/{name}.txt").decode()
         assert "interpreter " in log
@@ -593,7 +672,8 @@ def test_the_cli_shows_attaches_to_and_deletes_clusters(
     assert "ray" in listed.stdout
     # without the token, attaching is refused with Ray's own answer
     refused = invoke(cluster_workspace, "compute", "create", "attached", "--address",
-                     cluster.dashboard_url, code=2, env={"RAY_AUTH_TOKEN_PATH": None})  # type: ignore[dict-item]
+                     cluster.dashboard_url, code=2,
+                     env={"RAY_AUTH_TOKEN_PATH": None, "HOME": str(tmp_path)})  # type: ignore[dict-item]
     assert_one_line_error(refused, "HTTP 401", "RAY_AUTH_TOKEN")
     token = {"RAY_AUTH_TOKEN_PATH": str(cluster.state_dir / "token")}
     created = invoke(cluster_workspace, "compute", "create", "attached", "--address",

@@ -201,6 +201,8 @@ class OwnedNodes:
             processes = [n for n in self._node_processes() if self._is_ours(n)]
             floor = max(1, int(self.config["min_nodes"]))
             by_index = {n["index"]: n for n in processes if not n.get("head")}
+            if len(processes) <= floor:
+                return []  # nothing to stop: no need to ask the GCS (a child process)
             for node in _gcs_nodes(self.gcs_address, self.ray_environment()):
                 if len(processes) - len(stopped) <= floor:
                     break

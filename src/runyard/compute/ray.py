@@ -44,6 +44,7 @@ from runyard.errors import ComputeTargetException, ValidationError
 
 if TYPE_CHECKING:
     from runyard.compute.status import ComputeStatus, ScaleSettings
+    from runyard.distributed.plan import Plan
     from runyard.workspace import Workspace
 
 _VM_PRIORITIES = ("dedicated", "lowpriority")
@@ -395,7 +396,7 @@ class RayCompute(OwnedNodes, ComputeTarget):
                                   or self.config.get("node_resources"))
 
     def run_bundles(self, config: dict[str, Any], submitting: bool = False,
-                    ) -> tuple[list[dict[str, float]], list[int]]:
+                    plan: Plan | None = None) -> tuple[list[dict[str, float]], list[int]]:
         """The placement group a run asks for: one bundle per node of its plan that has
         processes, and each bundle's node rank.
 
@@ -403,15 +404,14 @@ class RayCompute(OwnedNodes, ComputeTarget):
         one CPU per process, at most the node's CPUs (more processes than CPUs is allowed,
         with one warning line at submit), and, with use_gpu, one GPU per process that may
         use one (parameter servers need none), at most the node's GPUs and at least one.
-        A node that would need a GPU and has none is refused at submit (`submitting`)."""
-        from runyard.distributed import make_plan, node_loads
+        A node that would need a GPU and has none is refused at submit (`submitting`).
 
-        distributed = config.get("distributed")
+        The loads come from the run's plan as submitted (`plan`, else the spec's `plan`;
+        only a spec written before plans traveled has none, and its shape is made here)."""
+        from runyard.distributed.plan import node_loads
+
         use_gpu = bool((config.get("estimator") or {}).get("use_gpu"))
-        node_count = int((distributed or {}).get("node_count", 1))
-        plan = make_plan(distributed, [f"node{i}" for i in range(node_count)],
-                         iter(range(1, 100000)))
-        loads = node_loads(plan)
+        loads = node_loads(plan if plan is not None else _submitted_plan(config))
         known = self._node_size_known()
         cpus = float(self.resources.get("CPU", 1))
         have_gpus = float(self.resources.get("GPU", 0))
@@ -450,18 +450,66 @@ class RayCompute(OwnedNodes, ComputeTarget):
         return bundles, occupied
 
     def _launch(self, run_id: str) -> None:
+        """Submit the run's supervisor as a Ray job. A run whose plan fits one node, on an
+        owned cluster with room for it now, is *direct*: the job's entrypoint resources
+        are the run's bundle, so Ray places the supervisor on a node that has them and
+        holds them for it, and the supervisor starts the processes itself (no placement
+        group, no node agent, no ray.init; `runyard.compute.ray_executor`). Any other run's
+        supervisor asks for nothing (it runs on the head) and asks Ray for a placement
+        group."""
         run_dir = self.workspace.run_dir(run_id)
         run_dir.mkdir(parents=True, exist_ok=True)
         python = sys.executable if self.owned else "python"
         variables = {"RUNYARD_STORE_URL": self.workspace.store_url,
                      "RUNYARD_ARTIFACT_URL": self.workspace.artifact_url}
+        bundle = self._direct_bundle(run_id)
+        resources: dict[str, Any] = {"entrypoint_num_cpus": 0}
+        if bundle is not None:
+            variables[DIRECT_VARIABLE] = "1"
+            resources = {"entrypoint_num_cpus": bundle["CPU"],
+                         "entrypoint_num_gpus": bundle.get("GPU", 0)}
         entrypoint = " ".join(
             [*(f"{k}={shlex.quote(v)}" for k, v in variables.items()),
              shlex.quote(python), "-m", "runyard.supervisor",
              shlex.quote(str(self.workspace.path)), shlex.quote(run_id),
              ">>", shlex.quote(str(run_dir / "supervisor.log")), "2>&1"])
         self._submit_job({"entrypoint": entrypoint, "submission_id": job_id(run_id),
-                          "entrypoint_num_cpus": 0, "metadata": {"runyard_run": run_id}})
+                          **resources, "metadata": {"runyard_run": run_id}})
+
+    def _direct_bundle(self, run_id: str) -> dict[str, float] | None:
+        """The one bundle of run `run_id` if it can be a direct job: its plan fits one
+        node, and a node of this owned cluster has it free now, counting the bundles of
+        every other active run on this cluster as taken (first fit). An attached cluster's
+        runs are never direct (what its nodes hold is not known here, and a job Ray keeps
+        pending has no supervisor yet to show Scaling or to scale). The cluster's
+        `direct_jobs` setting (True unless set False in its config) turns them off."""
+        if not self.owned or not self.config.get("direct_jobs", True):
+            return None
+        from runyard import _status
+
+        store = self.workspace.store
+        bundles, _ = self.run_bundles(store.get_run(run_id)["config"] or {})
+        if len(bundles) != 1:
+            return None
+        nodes = len([n for n in self._node_processes() if self._is_ours(n)])
+        gpus = float(self.resources.get("GPU", 0))
+        size = {"CPU": float(self.resources.get("CPU", 1)),
+                "GPU": min(gpus, _gpus_here()) if bundles[0].get("GPU") else gpus}
+        free = [dict(size) for _ in range(nodes)]
+        for status in _status.ACTIVE:
+            for row in store.list_runs(status=status):
+                if row["id"] == run_id or row.get("compute_target") != self.name:
+                    continue
+                try:
+                    taken, _ = self.run_bundles(row["config"] or {})
+                except Exception:  # noqa: BLE001 - a run that does not read holds nothing
+                    continue
+                for want in taken:
+                    node = next((f for f in free if _fits(want, f)), None)
+                    if node is not None:
+                        for key, value in want.items():
+                            node[key] = node.get(key, 0) - value
+        return bundles[0] if any(_fits(bundles[0], f) for f in free) else None
 
     def _submit_job(self, job: dict[str, Any]) -> None:
         self.jobs.submit(job)
@@ -486,6 +534,24 @@ class RayCompute(OwnedNodes, ComputeTarget):
             self._stop_all_nodes()
             self._remove_folders()
         self.workspace.store.delete_compute_target(self.name)
+
+
+
+DIRECT_VARIABLE = "RUNYARD_RAY_DIRECT"  # in a direct job's entrypoint (see _launch)
+
+
+def _fits(bundle: dict[str, float], free: dict[str, float]) -> bool:
+    return all(free.get(key, 0) >= value for key, value in bundle.items())
+
+
+def _submitted_plan(config: dict[str, Any]) -> Plan:
+    """The plan a run was submitted with (its spec's JSON `plan`); a spec written before
+    plans traveled has none: its shape is made from the distributed configuration."""
+    from runyard.distributed.plan import Plan, plan_for
+
+    if config.get("plan"):
+        return Plan.from_json(config["plan"])
+    return plan_for(config.get("distributed"))
 
 
 __all__ = ["RAY_STATE", "SUBMIT_RETRY_SECONDS", "RayCompute", "RayProvisioningConfiguration",

@@ -1,5 +1,14 @@
 """The Ray compute's executor: the run's driver is a Ray job; its processes run in one
-node agent (an actor) per node the run holds.
+node agent (an actor) per node the run holds, or, for a *direct* run, in the job itself.
+
+A direct run (its plan fits one node, and the owned cluster had room for it at submit:
+`RayCompute._launch`) is a job whose entrypoint resources are the run's bundle: Ray
+starts the job on a node that has them free and holds them while it runs, so the driver
+is already where the processes go. It connects to nothing: Queued is passed at once (Ray
+placed the job), the node is prepared and the processes started by a `NodeAgent` in the
+driver's own process, and Ray's record of the job is read every `DIRECT_WATCH_SECONDS`
+(the Jobs REST API): a job Ray no longer runs (its node died) fails the run naming the
+node. Everything below is the path of every other run.
 
 - Connecting: to the GCS address recorded with its own cluster (never a RAY_ADDRESS that
   names another cluster), checked within CONNECT_TIMEOUT before `ray.init`, which would
@@ -22,7 +31,6 @@ node agent (an actor) per node the run holds.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import shutil
 import time
@@ -31,22 +39,26 @@ from typing import TYPE_CHECKING, Any
 
 from runyard._status import CANCELED, QUEUED, SCALING
 from runyard.compute.executor import KILL_GRACE_SECONDS, Executor, Outcome, StopRun, failed
-from runyard.distributed.plan import Plan, ProcessSpec, make_plan
+from runyard.compute.ray import DIRECT_VARIABLE
+from runyard.distributed.plan import Plan, ProcessSpec
 
 if TYPE_CHECKING:
+    from runyard._spec import RunSpec
     from runyard.compute._node import NodeEnvironment, WorkingDirectory
     from runyard.compute._process_group import ProcessGroup
     from runyard.compute.ray import RayCompute
+    from runyard.workspace import Workspace
 
 SCALE_UP_COOLDOWN = 30.0   # seconds between two worker nodes started for one pending run
 AGENT_CALL_TIMEOUT = 600.0
 CONNECT_TIMEOUT = 30.0     # seconds to reach the cluster's GCS before the run fails
+DIRECT_WATCH_SECONDS = 2.0  # how often a direct run reads Ray's record of its job
 
 
-def _subplan(plan: Plan, node: int) -> Plan:
+def _subplan(plan: Plan, node_rank: int) -> Plan:
     if plan.launcher == "mpirun":
         return plan
-    return Plan(plan.kind, tuple(p for p in plan.processes if p.node_rank == node),
+    return Plan(plan.kind, tuple(p for p in plan.processes if p.node_rank == node_rank),
                 plan.node_count, plan.launcher)
 
 
@@ -54,14 +66,17 @@ class NodeAgent:
     """One per node of a run, placed in its bundle; prepares the node, runs its processes."""
 
     def __init__(self, workspace_path: str, store_url: str, artifact_url: str, run_id: str,
-                 node: int) -> None:
+                 node: int, workspace: Workspace | None = None) -> None:
+        """On a node of its own (an actor); in the driver's process for a direct run
+        (`workspace`: the driver's)."""
         from runyard.supervisor import _processes
         from runyard.workspace import Workspace
 
         _processes.become_subreaper()
-        self.ws = Workspace(Path(workspace_path).name, workspace_path, store_url=store_url,
-                            artifact_url=artifact_url)
+        self.ws = workspace or Workspace(Path(workspace_path).name, workspace_path,
+                                         store_url=store_url, artifact_url=artifact_url)
         self.run_id = run_id
+        self.node_id = ""  # the Ray node's id: where() tells, or the driver of a direct run
         self.node = node
         self.dir = self.ws.run_dir(run_id)
         self.workdir_path = self.dir / "wd" / f"node_{node}"
@@ -69,14 +84,16 @@ class NodeAgent:
         self.environment: NodeEnvironment | None = None
         self.workdir: WorkingDirectory | None = None
 
-    def where(self) -> dict[str, Any]:
+    def where(self, ports: int = 8) -> dict[str, Any]:
+        """This node's address and Ray id, and `ports` ports free on it."""
         import ray
 
         from runyard._local import free_ports
 
+        self.node_id = ray.get_runtime_context().get_node_id()
         return {"ip": ray.util.get_node_ip_address(),  # type: ignore[no-untyped-call]
-                "node_id": ray.get_runtime_context().get_node_id(),
-                "pid": os.getpid(), "ports": free_ports(8)}
+                "node_id": self.node_id,
+                "pid": os.getpid(), "ports": free_ports(ports)}
 
     def _say(self, message: str) -> None:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
@@ -87,7 +104,8 @@ class NodeAgent:
         if self.ws.store.get_run(self.run_id)["cancel_requested_at"]:
             raise StopRun(CANCELED, "canceled by request")
 
-    def prepare(self, config: dict[str, Any], snapshot_id: str) -> tuple[str, str] | None:
+    def prepare(self, config: RunSpec | dict[str, Any],
+                snapshot_id: str) -> tuple[str, str] | None:
         """Prepare this node once: environment, working directory, data references.
         Returns how and why the run cannot go on here (status, reason), or None."""
         from runyard.compute._node import prepare_environment, prepare_working_directory
@@ -101,10 +119,10 @@ class NodeAgent:
             return stop.status, stop.reason
         return None
 
-    def start(self, script: str, plan: dict[str, Any], env: dict[str, str]) -> None:
-        """Start this node's processes of `plan`."""
-        import ray
-
+    def start(self, script: str, plan: dict[str, Any], env: dict[str, str],
+              node_rank: int) -> None:
+        """Start this node's processes of `plan` (the bound plan's JSON): those of node
+        `node_rank`."""
         from runyard.compute._process_group import ProcessGroup
         from runyard.compute.executor import with_shim
 
@@ -112,13 +130,11 @@ class NodeAgent:
         assert environment is not None, "the node is prepared before start"
         assert workdir is not None, "the node is prepared before start"
         env = {**with_shim(env, environment.shim), **workdir.data_environment,
-               "RUNYARD_RAY_NODE_ID": ray.get_runtime_context().get_node_id()}
+               "RUNYARD_RAY_NODE_ID": self.node_id}
         for key in ("CUDA_VISIBLE_DEVICES",):  # what Ray gave this node's bundle
             if key in os.environ:
                 env[key] = os.environ[key]
-        specs = tuple(ProcessSpec(**p) for p in plan["processes"])
-        subplan = _subplan(Plan(plan["kind"], specs, plan["node_count"], plan["launcher"]),
-                           self.node)
+        subplan = _subplan(Plan.from_json(plan), node_rank)
         self._say(f"starting {subplan.world_size} process(es)")
         self.group = ProcessGroup(subplan, [environment.interpreter, script,
                                             *workdir.arguments],
@@ -175,11 +191,16 @@ class RayExecutor(Executor):
         self.placement: Any = None
         self.agents: list[Any] = []
         self.nodes: list[dict[str, Any]] = []
+        self.occupied: list[int] = []  # each agent's node rank in the plan
         self.plan: Plan | None = None
         self.states: dict[int | None, int | None] = {}  # rank (None: mpirun) → exit code
         self.decided_at: float | None = None
         self.dead_agents: set[int] = set()  # indexes of agents whose node died
         self.connected = False
+        # a direct run: the job holds the node, an in-process agent runs the processes
+        self.direct = os.environ.pop(DIRECT_VARIABLE, None) == "1"
+        self.local: NodeAgent | None = None
+        self.watched_at = 0.0
 
     # -- Queued/Scaling -----------------------------------------------------------------
     def _address(self) -> str:
@@ -215,12 +236,22 @@ class RayExecutor(Executor):
         self.connected = True
         self.run.install_signal_handlers()  # ray.init may install its own
 
+    @property
+    def _plan(self) -> Plan:
+        """The run's plan as submitted (its shape; bound at Starting)."""
+        plan = self.run.spec.plan
+        assert plan is not None, "the driver's spec has its plan"
+        return plan
+
     def _bundles(self) -> tuple[list[dict[str, float]], list[int]]:
         """The placement group's bundles (one per node that has processes) and, for each,
         the plan's node rank."""
-        return self.compute.run_bundles(self.run.config)
+        return self.compute.run_bundles(self.run.config, plan=self._plan)
 
     def acquire(self) -> None:
+        if self.direct:
+            self._acquire_direct()
+            return
         import ray
         from ray.util.placement_group import placement_group
 
@@ -258,13 +289,39 @@ class RayExecutor(Executor):
                 run.say(f"Scaling: {detail}")
                 scaling_detail = detail
 
+    def _acquire_direct(self) -> None:
+        """A direct run's job holds its node already (Ray started it there)."""
+        run, compute = self.run, self.compute
+        bundles, occupied = self._bundles()
+        run.transition(QUEUED, detail=f"asking {compute.name} for {_describe(bundles)}")
+        job = self._job()
+        # every node of an owned cluster (the only kind with direct runs) is on this
+        # machine, and all of a direct run's processes are on this node: 127.0.0.1
+        self.nodes = [{"node_id": str(job.get("driver_node_id") or ""), "ip": "127.0.0.1",
+                       "pid": os.getpid()}]
+        self.occupied = occupied
+        run.say(f"Ray cluster {compute.name!r} at {compute.dashboard_url} placed the run's "
+                f"job on ray node {self.nodes[0]['node_id'][:12]}: a direct run (the job's "
+                f"entrypoint resources are the run's bundle; no placement group, no agent)")
+
+    def _job(self) -> dict[str, Any]:
+        """Ray's record of this run's job (the Jobs REST API)."""
+        from runyard.errors import ComputeTargetException
+
+        try:
+            return self.compute.job_status(self.run.run_id)
+        except ComputeTargetException as e:
+            raise failed(f"cannot read the run's Ray job: {e}") from e
+
     # -- Starting -----------------------------------------------------------------------
     def prepare(self) -> Plan:
+        if self.direct:
+            return self._prepare_direct()
         import ray
         from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
         run = self.run
-        bundles, occupied = self._bundles()
+        bundles, self.occupied = self._bundles()
         agent_class = ray.remote(NodeAgent)
         for index, bundle in enumerate(bundles):
             strategy = PlacementGroupSchedulingStrategy(
@@ -275,10 +332,11 @@ class RayExecutor(Executor):
                 name=f"runyard-{run.run_id}-node-{index}").remote(
                     str(run.ws.path), run.ws.store_url, run.ws.artifact_url, run.run_id,
                     index))
-        self.nodes = self._call([agent.where.remote() for agent in self.agents], 300)
-        for index, node in enumerate(self.nodes):
-            run.say(f"node {index}: ray node {node['node_id'][:12]} at {node['ip']}, agent "
-                    f"pid {node['pid']}")
+        listening = [sum(1 for p in self._plan.processes if p.listens and p.node_rank == rank)
+                     for rank in self.occupied]
+        self.nodes = self._call([agent.where.remote(count) for agent, count
+                                 in zip(self.agents, listening, strict=True)], 300)
+        self._say_nodes()
         # each node once: its environment, working directory and data
         problems = self._call([agent.prepare.remote(run.config, run.run["snapshot_id"])
                                for agent in self.agents], AGENT_CALL_TIMEOUT, watch=True)
@@ -287,16 +345,41 @@ class RayExecutor(Executor):
                 status, reason = problem
                 raise StopRun(status, reason if len(self.agents) == 1
                               else f"node {index}: {reason}")
-        hosts = [self.nodes[0]["ip"]] * max(occupied[-1] + 1, 1)
-        for index, node_rank in enumerate(occupied):
-            hosts[node_rank] = self.nodes[index]["ip"]
-        ports = iter([port for node in self.nodes for port in node["ports"]])
-        plan = make_plan(run.config.get("distributed"), hosts, ports)
-        # the plan's node ranks become the bundles' indexes
-        renumber = {node_rank: index for index, node_rank in enumerate(occupied)}
-        self.plan = Plan(plan.kind, tuple(
-            dataclasses.replace(p, node_rank=renumber[p.node_rank]) for p in plan.processes),
-            plan.node_count, plan.launcher)
+        # each process that listens gets a port its own node found free, in rank order
+        free = {node_rank: iter(node["ports"])
+                for node_rank, node in zip(self.occupied, self.nodes, strict=True)}
+        return self._bind([next(free[p.node_rank]) for p in self._plan.processes
+                           if p.listens and p.node_rank in free])
+
+    def _prepare_direct(self) -> Plan:
+        from runyard._local import free_ports
+
+        run = self.run
+        self.local = NodeAgent(str(run.ws.path), run.ws.store_url, run.ws.artifact_url,
+                               run.run_id, 0, workspace=run.ws)
+        self.local.node_id = self.nodes[0]["node_id"]
+        self._say_nodes()
+        problem = self.local.prepare(run.spec, run.run["snapshot_id"])
+        if problem is not None:
+            raise StopRun(*problem)
+        return self._bind(free_ports(sum(1 for p in self._plan.processes if p.listens)))
+
+    def _say_nodes(self) -> None:
+        for index, node in enumerate(self.nodes):
+            self.run.say(f"node {index}: ray node {node['node_id'][:12]} at {node['ip']}, "
+                         f"{'driver' if self.direct else 'agent'} pid {node['pid']}")
+
+    def _bind(self, ports: list[int]) -> Plan:
+        """The submitted plan bound to the nodes the run got: node rank r of the plan at
+        the address of the node that holds its bundle."""
+        plan = self._plan
+        hosts = [self.nodes[0]["ip"]] * plan.nodes_needed
+        for index, node_rank in enumerate(self.occupied):
+            if node_rank < len(hosts):
+                hosts[node_rank] = self.nodes[index]["ip"]
+        self.plan = plan.bind(hosts, ports)
+        self.run.say(f"plan: bound to {len(self.nodes)} node(s): "
+                     f"{', '.join(sorted(set(hosts)))}")
         return self.plan
 
     # -- Running ------------------------------------------------------------------------
@@ -306,13 +389,18 @@ class RayExecutor(Executor):
         self.states = ({None: None} if plan.launcher == "mpirun"
                        else {spec.rank: None for spec in plan.processes})
         self.started = True
-        script = run.config["script"]
+        script = run.spec.script
         run.say(f"starting {plan.world_size} process(es) ({plan.kind}) on "
-                f"{len(self.agents)} node(s): {script} "
-                f"{' '.join(run.config.get('arguments', []))}".rstrip())
+                f"{len(self.nodes)} node(s): {script} "
+                f"{' '.join(run.spec.arguments)}".rstrip())
         env = run.process_environment()
-        plan_dict = plan.to_dict()
-        self._call([agent.start.remote(script, plan_dict, env) for agent in self.agents],
+        plan_json = plan.to_json()
+        if self.local is not None:
+            self.local.start(script, plan_json, env, self.occupied[0])
+            self.watched_at = time.monotonic()
+            return
+        self._call([agent.start.remote(script, plan_json, env, node_rank)
+                    for agent, node_rank in zip(self.agents, self.occupied, strict=True)],
                    AGENT_CALL_TIMEOUT, watch=True)
 
     def poll(self) -> Outcome | None:
@@ -320,16 +408,41 @@ class RayExecutor(Executor):
 
         plan = self.plan
         assert plan is not None, "polled after start"
-        states = self._call([agent.poll.remote() for agent in self.agents], 60)
+        if self.local is not None:
+            states = [self.local.poll()]
+            self._watch_direct_job()
+        else:
+            states = self._call([agent.poll.remote() for agent in self.agents], 60)
         for rank, returncode in (state for node in states for state in node):
             if rank in self.states:
                 self.states[rank] = returncode
         specs: dict[int | None, ProcessSpec | None] = {None: None}
         specs.update({spec.rank: spec for spec in plan.processes})
         outcome, self.decided_at = outcome_of(
-            plan, ["python", self.run.config["script"]], self.run.logs,
+            plan, ["python", self.run.spec.script], self.run.logs,
             [(specs[rank], code) for rank, code in self.states.items()], self.decided_at)
         return outcome
+
+    def _watch_direct_job(self) -> None:
+        """A direct run's node is its job's: once Ray no longer runs the job (the node
+        died, or the job was stopped), the run fails naming the node."""
+        now = time.monotonic()
+        if now - self.watched_at < DIRECT_WATCH_SECONDS:
+            return
+        self.watched_at = now
+        from runyard.errors import ComputeTargetException
+
+        try:
+            job = self.compute.job_status(self.run.run_id)
+        except ComputeTargetException as e:
+            self.run.say(f"could not read the run's Ray job: {e}")
+            return
+        if job.get("status") not in ("RUNNING", None):
+            node = self.nodes[0]
+            self.dead_agents.add(0)
+            raise failed(f"node 0 (ray node {node['node_id'][:12]} at {node['ip']}) died "
+                         f"during the run: Ray says its job is {job.get('status')}: "
+                         f"{str(job.get('message') or '').strip()[:300]}")
 
     def _call(self, refs: list[Any], timeout: float, watch: bool = False) -> list[Any]:
         """ray.get, naming the node when an agent died (its node died); with `watch`,
@@ -369,7 +482,11 @@ class RayExecutor(Executor):
 
     # -- Finalizing ---------------------------------------------------------------------
     def stop(self) -> int:
-        """Every live node's agent stops its processes; a dead node has none left."""
+        """Every live node's agent stops its processes; a dead node has none left (a
+        direct run's processes are the driver's own: it stops them, its node dead or
+        not)."""
+        if self.local is not None:
+            return self.local.stop(KILL_GRACE_SECONDS)
         import ray
 
         left = 0
@@ -387,6 +504,9 @@ class RayExecutor(Executor):
     def collect_outputs(self) -> None:
         """Each node's agent uploads its ./outputs, node 0 first; names an earlier node
         uploaded are kept."""
+        if self.local is not None:
+            self.run.store.add_files(self.run.run_id, self.local.upload_outputs([]))
+            return
         import ray
 
         taken: list[str] = []
@@ -402,21 +522,24 @@ class RayExecutor(Executor):
             taken.extend(name for name, _ in uploaded)
 
     def release(self) -> None:
-        if not self.connected:  # nothing of the cluster's to release
-            return
-        try:
-            import ray
+        if self.local is not None:
+            self.local.release()
+        if self.connected:
+            try:
+                import ray
 
-            for index, agent in enumerate(self.agents):
-                if index not in self.dead_agents:
-                    with contextlib.suppress(Exception):  # best effort on the way out
-                        ray.get(agent.release.remote(), timeout=30)
-                ray.kill(agent)
-            if self.placement is not None:
-                ray.util.remove_placement_group(self.placement)
-            ray.shutdown()
-        except Exception as e:  # noqa: BLE001 - the run's end state is recorded already
-            self.run.say(f"could not release the cluster's resources: {e}")
+                for index, agent in enumerate(self.agents):
+                    if index not in self.dead_agents:
+                        with contextlib.suppress(Exception):  # best effort on the way out
+                            ray.get(agent.release.remote(), timeout=30)
+                    ray.kill(agent)
+                if self.placement is not None:
+                    ray.util.remove_placement_group(self.placement)
+                ray.shutdown()
+            except Exception as e:  # noqa: BLE001 - the run's end state is recorded already
+                self.run.say(f"could not release the cluster's resources: {e}")
+        if not (self.connected or self.direct):  # nothing of the cluster's was used
+            return
         try:
             self.compute.scale_down_idle()
         except Exception as e:  # noqa: BLE001 - scaling down is best effort
