@@ -375,6 +375,7 @@ class Run:
         import tempfile
         import zipfile
 
+        from runyard._atomic import atomic_open
         from runyard.artifacts import snapshot
 
         chosen = snapshot_id or self.get_snapshot_id()
@@ -386,17 +387,13 @@ class Run:
         if target.is_dir():
             target = target / f"{chosen}.zip"
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         with tempfile.TemporaryDirectory() as folder:
             snapshot.materialize(chosen, self.workspace.artifacts, Path(folder))
-            try:
-                with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
-                    for file in sorted(Path(folder).rglob("*")):
-                        if file.is_file():
-                            archive.write(file, file.relative_to(folder).as_posix())
-                os.replace(temporary, target)
-            finally:
-                temporary.unlink(missing_ok=True)
+            with atomic_open(target, "wb") as handle, \
+                    zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
+                for file in sorted(Path(folder).rglob("*")):
+                    if file.is_file():
+                        archive.write(file, file.relative_to(folder).as_posix())
         return str(target)
 
     def get_tags(self) -> dict[str, str | None]:

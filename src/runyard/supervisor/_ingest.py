@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runyard import _status
+from runyard._atomic import atomic_write
 from runyard._validation import artifact_path, checked_name
 from runyard.errors import RunyardError
 from runyard.runtime import _run, _values, _wire
@@ -258,7 +259,5 @@ class Ingestor:
 
     def _reply(self, child_id: str, text: str) -> None:
         self.replies.mkdir(exist_ok=True)
-        temporary = self.replies / f".tmp-{child_id}"
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, self.replies / child_id)
+        atomic_write(self.replies / child_id, text)
 
