@@ -51,8 +51,9 @@ from runyard.supervisor import _processes
 from runyard.supervisor._driver import HEARTBEAT_SECONDS, RunDriver
 from runyard.workspace import Workspace
 
-POLL_SECONDS = 0.02       # how often the children's statuses are read (one query)
+POLL_SECONDS = 0.02       # how often the running children's statuses are read
 METRICS_SECONDS = 0.1     # how often their new primary-metric values are
+CANCEL_SECONDS = 0.25     # how often the sweep's own cancel request is looked for
 CHILDREN_STOP_SECONDS = 120.0   # how long a canceled sweep waits for its children to end
 
 
@@ -160,11 +161,13 @@ class SweepDriver(RunDriver):
 
     def _sweep(self) -> str:
         started = time.monotonic()
-        last_metrics = 0.0
+        last_metrics = last_cancel_check = 0.0
         exhausted = False
         while True:
             self._beat()
-            self.check_cancel()
+            if self._cancel_seen or time.monotonic() - last_cancel_check >= CANCEL_SECONDS:
+                last_cancel_check = time.monotonic()   # a cancel also wakes us (SIGUSR1)
+                self.check_cancel()
             if time.monotonic() - started > self.max_minutes * 60:
                 reason = f"max_duration_minutes={self.max_minutes:g} reached"
                 self.event(f"{reason}: no more children; canceling the {len(self.active)} "
@@ -181,15 +184,14 @@ class SweepDriver(RunDriver):
                     break
                 self._start(trial)
             now = time.monotonic()
-            rows = {row["id"]: row for row in self.store.list_runs(parent_id=self.run_id)}
             read_metrics = now - last_metrics >= METRICS_SECONDS
             if read_metrics:
                 last_metrics = now
             for child in list(self.active):
-                row = rows.get(child.run_id)
                 # a child's end frees its slot at once; its metrics are read as often
                 # as the policy needs them
-                if read_metrics or (row is not None and row["status"] in _status.TERMINAL):
+                if read_metrics or self.store.get_run(child.run_id)["status"] in \
+                        _status.TERMINAL:
                     self._watch(child)
             if not self.active and (exhausted or len(self.children) >= self.max_total):
                 return f"{len(self.children)} child run(s) ended"
