@@ -111,7 +111,9 @@ def grid_sweep(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HyperDriveR
             {"--lr": choice(0.1, 0.2, 0.3), "n": choice(1, 2)}),
         primary_metric_name="acc", primary_metric_goal="maximize",
         max_total_runs=10, max_concurrent_runs=2)
-    run = Experiment(ws, "grid").submit(config)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)   # as every test: its processes start in a folder of its own
+        run = Experiment(ws, "grid").submit(config)
     try:
         run.wait_for_completion(timeout_seconds=120)
         yield run
