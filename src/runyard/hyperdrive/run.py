@@ -28,7 +28,7 @@ import math
 import sys
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 from runyard import _status
@@ -344,9 +344,3 @@ class HyperDriveRun(Run):
             out.flush()
         return offset + len(complete)
 
-
-def iter_sweeps(experiment: Experiment) -> Iterator[HyperDriveRun]:
-    """The experiment's sweeps, newest first."""
-    for run in Run.list(experiment):
-        if isinstance(run, HyperDriveRun):
-            yield run
