@@ -6,10 +6,12 @@ authentication) is created in a temporary workspace. The script's first statemen
 time.time() and writes it to the file named by its argument; the measure is that stamp
 minus the time just before submitting. Rows:
 - runyard, ray compute: `Experiment.submit(ScriptRunConfig(..., compute_target=cluster))`
-  (the run's supervisor is a Ray job, which asks for a placement group and starts the
-  script from a node agent);
-- Ray Jobs REST: POST /api/jobs/ with `python first_line.py STAMP` as the entrypoint (what
-  runyard does to start its supervisor, without the supervisor);
+  (one process: a direct run, whose supervisor is a Ray job holding the run's CPU through
+  its entrypoint resources and starting the script itself);
+- Ray Jobs REST: POST /api/jobs/ with `python first_line.py STAMP` as the entrypoint and
+  `entrypoint_num_cpus=0` (the anchor: a bare Ray job, no supervisor);
+- the same with `entrypoint_num_cpus=1` (what runyard's direct job asks of Ray: the part
+  of the difference that is Ray holding a CPU for the job, not runyard);
 - `ray job submit --no-wait`: the same through Ray's CLI (what a Ray user types);
 - runyard, local compute: the same ScriptRunConfig on this machine.
 Interleaved, 1 warm-up round, median of --repeats.
@@ -44,6 +46,7 @@ def main() -> None:
     from runyard import Experiment, ScriptRunConfig, Workspace
     from runyard.compute import ComputeTarget, RayCompute
 
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="runyard-bench-ray-") as folder:
         root = Path(folder)
         (root / "src").mkdir()
@@ -76,13 +79,16 @@ def main() -> None:
                     return seconds
                 return measure
 
-            def ray_jobs_rest() -> float:
-                stamp = stamp_path()
-                before = time.time()
-                cluster.jobs.request("POST", "/api/jobs/", {
-                    "entrypoint": f"{sys.executable} {root / 'src' / 'first_line.py'} {stamp}",
-                    "entrypoint_num_cpus": 0})
-                return wait_stamp(stamp) - before
+            def ray_jobs_rest(cpus: int) -> Callable[[], float]:
+                def measure() -> float:
+                    stamp = stamp_path()
+                    before = time.time()
+                    cluster.jobs.request("POST", "/api/jobs/", {
+                        "entrypoint": f"{sys.executable} {root / 'src' / 'first_line.py'} "
+                                      f"{stamp}",
+                        "entrypoint_num_cpus": cpus})
+                    return wait_stamp(stamp) - before
+                return measure
 
             def ray_job_cli() -> float:
                 stamp = stamp_path()
@@ -98,7 +104,8 @@ def main() -> None:
 
             rows: dict[str, Callable[[], float]] = {
                 "runyard, ray compute": runyard_on(cluster),
-                "Ray Jobs REST (POST /api/jobs/)": ray_jobs_rest,
+                "Ray Jobs REST (POST /api/jobs/)": ray_jobs_rest(0),
+                "Ray Jobs REST, entrypoint_num_cpus=1": ray_jobs_rest(1),
                 "`ray job submit --no-wait`": ray_job_cli,
                 "runyard, local compute": runyard_on("local"),
             }
@@ -115,6 +122,7 @@ def main() -> None:
             cluster._remove_folders()  # its state and Ray temp folders
             ws.store.close()
 
+    load_after = os.getloadavg()[0]
     anchor = statistics.median(times["Ray Jobs REST (POST /api/jobs/)"])
     cli = statistics.median(times["`ray job submit --no-wait`"])
     print(f"\n| submit → script's first line (median of {options.repeats}) | seconds | "
@@ -123,6 +131,10 @@ def main() -> None:
     for name, values in times.items():
         median = statistics.median(values)
         print(f"| {name} | {median:.3f} | {median / anchor:.2f}× | {median / cli:.2f}× |")
+    print(f"\nload average (1 min): {load_before:.2f} before, {load_after:.2f} after; "
+          f"every time, in order:")
+    for name, values in times.items():
+        print(f"- {name}: {', '.join(f'{v:.3f}' for v in values)}")
 
 
 if __name__ == "__main__":

@@ -738,6 +738,45 @@ def test_a_killed_worker_node_fails_the_run_and_the_cluster_scales_back(
     assert len([n for n in cluster._node_processes() if cluster._is_ours(n)]) == 2
 
 
+def test_a_killed_node_fails_the_direct_run_on_it_naming_the_node(
+        ray_submit: Callable[..., Run], cluster: RayCompute, tmp_path: Path) -> None:
+    """Two direct runs fill the two nodes; the worker node is killed: the run whose job
+    was on it fails naming the node, its processes gone; the other run goes on."""
+    hold = WHO + """
+    while not os.path.exists(os.path.join(FOLDER, "go")):
+        time.sleep(0.1)
+    """
+    two = TensorflowConfiguration(worker_count=2, parameter_server_count=0)
+    runs = {}
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        runs[name] = ray_submit(hold, ["--folder", str(tmp_path / name)],
+                                distributed_job_config=two)
+    for name in runs:
+        wait_for(lambda name=name: len(_pids(tmp_path / name)) == 2, timeout=120)
+    workers = [n for n in cluster._node_processes() if not n["head"]]
+    indexes = {n["index"] for n in workers}
+    worker_ids = {n["node_id"] for n in cluster.get_status().nodes
+                  if n["runyard_index"] in indexes}
+    on_worker = [name for name, run in runs.items()
+                 if cluster.job_status(run.id)["driver_node_id"] in worker_ids]
+    assert len(on_worker) == 1, (on_worker, worker_ids)
+    doomed, survivor = on_worker[0], ({"a", "b"} - set(on_worker)).pop()
+    pids = _pids(tmp_path / doomed)
+    for worker in workers:
+        os.killpg(worker["pid"], signal.SIGKILL)
+    details = runs[doomed].wait_for_completion(timeout_seconds=180, raise_on_error=False)
+    assert details["status"] == "Failed"
+    error = details["error"]["error"]["message"]
+    node_id = cluster.job_status(runs[doomed].id)["driver_node_id"]
+    assert f"node 0 (ray node {node_id[:12]} at " in error
+    assert "died during the run" in error
+    assert wait_for(lambda: not any(alive(pid) for pid in pids.values()), timeout=30)
+    (tmp_path / survivor / "go").write_text("")
+    details = runs[survivor].wait_for_completion(timeout_seconds=RUN_TIMEOUT)
+    assert details["status"] == "Completed", details.get("error")
+
+
 def test_delete_stops_the_nodes(cluster_workspace: Workspace, tmp_path: Path) -> None:
     config = RayCompute.provisioning_configuration(min_nodes=1, max_nodes=2,
                                                    idle_seconds_before_scaledown=1)

@@ -102,9 +102,9 @@ class OwnedNodes:
         return listed
 
     def _write_nodes(self, nodes: list[dict[str, Any]]) -> None:
-        temporary = self._nodes_file().with_suffix(".tmp")
-        temporary.write_text(json.dumps(nodes))
-        os.replace(temporary, self._nodes_file())
+        from runyard._atomic import atomic_write
+
+        atomic_write(self._nodes_file(), json.dumps(nodes))
 
     # -- starting nodes -----------------------------------------------------------------
     def _start_head(self) -> None:

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from runyard._atomic import atomic_write
 from runyard._procfs import alive, start_time
 from runyard.errors import ComputeTargetException
 
@@ -91,9 +92,7 @@ def claimed_block(owner: str) -> Iterator[tuple[dict[str, Any], Callable[[int], 
 
         def record(pid: int) -> None:
             claims[str(start)] = {"pid": pid, "start_time": start_time(pid), "owner": owner}
-            temporary = CLAIMS.with_name(f"{CLAIMS.name}.{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(claims))
-            os.replace(temporary, CLAIMS)
+            atomic_write(CLAIMS, json.dumps(claims))
 
         yield ports, record
 
