@@ -31,7 +31,7 @@ from runyard.hyperdrive import (
 )
 from runyard.hyperdrive.run import HyperDriveRun
 
-from .conftest import _processes_mentioning
+from .conftest import _processes_mentioning, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -270,6 +270,26 @@ def test_canceling_the_sweep_cancels_every_child(workspace: Workspace, tmp_path:
     while any(child.id.encode() in _cmdlines() for child in children):
         assert time.monotonic() < deadline, "a child's process outlived the sweep's cancel"
         time.sleep(0.1)
+
+
+def test_a_sweep_whose_driver_dies_fails_and_cancels_its_children(
+        workspace: Workspace, tmp_path: Path) -> None:
+    source = _write(tmp_path / "src", SLOW_SCRIPT)
+    run = Experiment(workspace, "hd").submit(
+        _config(source, GridParameterSampling({"--x": choice(1, 2, 3, 4)})))
+    deadline = time.monotonic() + 60
+    while sum(c.get_status() == "Running" for c in run.get_children()) < 2:
+        assert time.monotonic() < deadline, run.read_log("logs/hyperdrive.txt")
+        time.sleep(0.1)
+    os.kill(workspace.store.get_run(run.id)["supervisor_pid"], signal.SIGKILL)
+    run.wait_for_completion(timeout_seconds=60, raise_on_error=False)
+    assert run.get_status() == "Failed"
+    assert "was killed by SIGKILL" in (workspace.store.get_run(run.id)["error"] or "")
+    children = list(run.get_children())
+    assert len(children) == 2
+    for child in children:
+        wait_for(lambda c=child: c.get_status() == "Canceled", timeout=60)  # type: ignore[misc]
+        assert "driver died" in child.get_tags()["canceled_by_sweep"]
 
 
 def _cmdlines() -> bytes:

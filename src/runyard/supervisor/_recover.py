@@ -97,6 +97,10 @@ def recover(workspace_path: str, run_id: str, pid: int, how: str) -> None:
     run_dir = workspace.run_dir(run_id)
     with contextlib.suppress(Exception):
         _end(workspace.store, run_id, pid, how, run_dir)
+    with contextlib.suppress(Exception):  # a sweep's children do not outlive its driver
+        from runyard.supervisor._sweep import cancel_orphans
+
+        cancel_orphans(workspace, run_id)
     with contextlib.suppress(Exception):
         _keep_logs(workspace, run_id, run_dir)
     with contextlib.suppress(Exception):

@@ -17,8 +17,8 @@ Invariants:
   cancels every child first.
 - Children start as any submit starts them (on the local compute, forked by the
   supervisors' fork server, `runyard.supervisor._start`), so a child's supervisor is not
-  below this one: if this process is killed, its keeper ends the sweep Failed and the
-  children already running go on to their own ends.
+  below this one: if this process dies, its keeper ends the sweep Failed and asks every
+  child still active to stop (`cancel_orphans`).
 """
 
 from __future__ import annotations
@@ -66,6 +66,27 @@ class _Child:
     seen: int = 0                      # metric points read so far (strings included)
     stop: PolicyDecision | None = None
     status: str = _status.NOT_STARTED
+
+
+def cancel_orphans(workspace: Workspace, run_id: str) -> int:
+    """Cancel the active children of the sweep `run_id`, whose driver died (the keeper
+    calls it); returns how many were asked. Nothing for a run that is not a sweep."""
+    from runyard.experiment import Experiment
+    from runyard.run import Run
+
+    row = workspace.store.get_run(run_id)
+    if (row["config"] or {}).get("kind") != "sweep":
+        return 0
+    experiment = Experiment(workspace, row["experiment"])
+    asked = 0
+    for child in workspace.store.list_runs(parent_id=run_id):
+        if child["status"] in _status.TERMINAL:
+            continue
+        workspace.store.set_tags(child["id"], {
+            "canceled_by_sweep": f"the sweep {run_id}'s driver died ({row['error'] or 'gone'})"})
+        Run(experiment, child["id"]).cancel()
+        asked += 1
+    return asked
 
 
 class _ChildConfig:
