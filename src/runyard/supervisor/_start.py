@@ -158,6 +158,8 @@ def _through_server(argv: list[str], env: dict[str, str], log_path: str) -> str 
         if answer.startswith("ready "):
             connection.sendall(b"go\n")
             return None
+        if answer.startswith("stale"):  # it has let go of its lock: start its successor
+            _spawn_server(folder, key, lock_path, env)
         return answer or "the fork server closed the connection"
     except OSError as e:  # a timeout, a reset: without our `go` nothing was started
         return f"{type(e).__name__}: {e}"

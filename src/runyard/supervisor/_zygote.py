@@ -137,9 +137,11 @@ def shadowed(cwd: str, loaded: set[str]) -> str | None:
 
 
 class Server:
-    def __init__(self, folder: Path, key: str, area: ArgvArea) -> None:
+    def __init__(self, folder: Path, key: str, area: ArgvArea, lock: int) -> None:
         self.key = key
         self.area = area
+        self.lock = lock  # flock'ed: the one server of this key
+        self.retired = False
         self.sock_path, _lock, _log = paths(folder, key)
         self.fingerprint = Fingerprint()
         self.loaded = {name.partition(".")[0] for name in sys.modules}
@@ -161,6 +163,7 @@ class Server:
                 except TimeoutError:
                     if (path := self.fingerprint.changed()) is not None:
                         say(f"stopping: {path} changed")
+                        self.retire()
                         return
                     continue
                 last = time.monotonic()
@@ -169,9 +172,17 @@ class Server:
                         return
             say(f"stopping: idle for {self.idle:.0f} s")
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                self.sock_path.unlink()
-            self.listener.close()
+            self.retire()
+
+    def retire(self) -> None:
+        """Stop taking requests and let a successor start (its socket, its lock)."""
+        if self.retired:
+            return
+        self.retired = True
+        with contextlib.suppress(FileNotFoundError):
+            self.sock_path.unlink()
+        self.listener.close()
+        fcntl.flock(self.lock, fcntl.LOCK_UN)
 
     def handle(self, connection: socket.socket) -> bool:
         """One request; False when this server must stop (stale)."""
@@ -185,10 +196,11 @@ class Server:
                 return True
             request = json.loads(_read_line(connection))
             refusal = self.refusal(request)
-            if refusal == "stale":
+            if refusal == "stale":  # a successor may start at once: the client starts it
                 path = self.fingerprint.changed()
-                connection.sendall(f"stale: {path} changed since the server started\n".encode())
                 say(f"stopping: {path} changed")
+                self.retire()
+                connection.sendall(f"stale: {path} changed since the server started\n".encode())
                 return False
             if refusal:
                 connection.sendall(f"refused: {refusal}\n".encode())
@@ -201,6 +213,7 @@ class Server:
             if child == 0:
                 try:
                     os.close(read_end)
+                    os.close(self.lock)  # the server's alone: it goes with the server
                     detach_and_run(self.listener, connection, request, self.area, title,
                                    write_end)
                 finally:
@@ -319,7 +332,7 @@ def main(argv: list[str]) -> int:
         title = area.encode([sys.executable, "-m", "runyard.supervisor._zygote", key])
         if title is not None:  # shorter than what started it: always
             area.write(title)
-        server = Server(folder, key, area)
+        server = Server(folder, key, area, lock)
     except Exception:  # noqa: BLE001 - clients use exec; they retry after a while
         traceback.print_exc()
         (folder / f"{key}.failed").touch()
