@@ -271,7 +271,7 @@ class HyperDriveRun(Run):
 
         name = self.primary_metric_name
         found = []
-        for child in sorted(self.get_children(), key=lambda r: r.id):
+        for child in sorted(self.get_children(), key=lambda r: r._cached["number"]):
             row = child._cached
             points = [p for p in self.workspace.store.get_metrics(child.id, name)
                       if p["value"] is not None or p["text"] is None]
