@@ -21,7 +21,8 @@ Usage: .venv/bin/python bench/hyperdrive.py [--only overhead|saved] [--trials 40
 2. **Compute saved.** `--curves` seeded scripted curves (curve.py `learning`, 20 values,
    0.1 s apart), one sweep per policy (NoTermination, and v1's documented examples:
    Bandit(1, slack_factor=0.1, delay 5), MedianStopping(1, delay 5),
-   TruncationSelection(20 %, 1, delay 5)), 4 children at a time: the compute-seconds of
+   TruncationSelection(20 %, 1, delay 5)), 2 children at a time (the local compute's
+   slots on 2 cores): the compute-seconds of
    the children (start to end, from the store), how many were stopped, the best metric
    found; beside each, the replay's estimate (`HyperDriveRun.replay`) of the same policy
    over the NoTermination sweep's histories.
@@ -420,7 +421,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--curves", type=int, default=16)
-    parser.add_argument("--saved-concurrency", type=int, default=4)
+    parser.add_argument("--saved-concurrency", type=int, default=2,
+                        help="children at a time for compute saved (the local compute runs "
+                             "max(2, cores) at once; more wait Queued)")
     parser.add_argument("--skip-tune", action="store_true")
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="runyard-bench-hd-"))
