@@ -176,9 +176,10 @@ class Sweeps:
             raise RuntimeError(f"sweep {parent.id} ended {row['status']}: {row['error']}")
         return row
 
-    def own_seconds(self, parent: Any) -> list[float]:
+    def logged(self, parent: Any, name: str) -> list[float]:
+        """Every child's values of the metric `name` (curve.py's script_seconds, ...)."""
         return [float(p["value"]) for child in parent.get_children()
-                for p in self.workspace.store.get_metrics(child.id, "script_seconds")]
+                for p in self.workspace.store.get_metrics(child.id, name)]
 
     def close(self) -> None:
         children = [c for p in self.runs for c in _children(p)]
@@ -202,10 +203,16 @@ def overhead_runyard(sweeps: Sweeps, trials: int, concurrency: int) -> Timing:
     parent, started = sweeps.submit(TRIVIAL, trials, concurrency)
     row = sweeps.finish(parent)
     timing.wall_s = float(row["end_time"]) - started
-    timing.own_s = sweeps.own_seconds(parent)
+    timing.own_s = sweeps.logged(parent, "script_seconds")
+    sink = sweeps.logged(parent, "sink_seconds")
     durations = [h.seconds for h in parent.histories()]
+    with_import = (timing.wall_s - (sum(timing.own_s) - sum(sink)) / concurrency) / trials
     timing.note = (f"{len(durations)} children, each {statistics.median(durations):.2f} s "
-                   f"start to end (median), the sweep {timing.wall_s:.1f} s submit to end")
+                   f"start to end (median), the sweep {timing.wall_s:.1f} s submit to end; "
+                   f"the script's own time includes `from runyard import Run` and "
+                   f"`Run.get_context()` ({statistics.median(sink):.3f} s a trial, median): "
+                   f"counted as overhead instead, the overhead per trial is "
+                   f"{with_import:.4f} s")
     if len(timing.own_s) != trials:
         timing.note += f"; only {len(timing.own_s)} of {trials} logged script_seconds"
     return timing

@@ -10,7 +10,9 @@ Usage:
 Each value is logged (`run.log(metric, value)`) one step at a time, `--sleep` seconds
 apart (the first right away); `--hold` seconds are slept after the last one, so a policy
 decision on the last value still finds the run alive. At the end the script logs (or
-prints) `script_seconds`, its own time from its first statement to its last.
+prints) `sink_seconds`, what setting up its logging took (`from runyard import Run` and
+`Run.get_context()`), and `script_seconds`, its own time from its first statement to its
+last.
 
 The seeded families, one curve per seed (`values("learning", seed, steps)`):
 - `learning`: rises from a start s to an asymptote a, value(t) = a − (a − s)·exp(−t/τ)
@@ -76,6 +78,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> None:
     args = parse(argv)
+    setup = time.perf_counter()
     if args.sink == "runyard":
         from runyard import Run
 
@@ -83,6 +86,7 @@ def main(argv: list[str]) -> None:
     else:
         def log(name: str, value: float) -> None:
             print(f"{name} {value!r}", flush=True)
+    setup = time.perf_counter() - setup
 
     for step, value in enumerate(args.values):
         if step and args.sleep:
@@ -90,6 +94,7 @@ def main(argv: list[str]) -> None:
         log(args.metric, value)
     if args.hold:
         time.sleep(args.hold)
+    log("sink_seconds", setup)
     log("script_seconds", time.perf_counter() - _STARTED)
 
 
