@@ -52,8 +52,10 @@ from runyard.supervisor._start import _read_line, paths, start_key
 # what a supervisor on the local compute imports up to its script's start, and soon after
 PRELOAD = ("runyard.supervisor.__main__", "runyard.supervisor._driver", "runyard.workspace",
            "runyard.store.sql", "sqlalchemy.dialects.sqlite", "sqlite3",
-           "runyard.artifacts.local", "runyard.compute.local_executor",
-           "runyard.supervisor._ingest", "runyard.supervisor._recover")
+           "runyard.artifacts.local", "runyard.artifacts.snapshot",
+           "runyard.artifacts._run_files", "runyard.environment._shim",
+           "runyard.compute.local_executor", "runyard.supervisor._ingest",
+           "runyard.supervisor._recover")
 ARGV_ROOM = 4400  # bytes of command line kept for the supervisors (a path is ≤ 4096)
 IDLE_SECONDS = 300.0
 CHECK_SECONDS = 10.0  # while idle, look for changed files this often
