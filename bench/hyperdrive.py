@@ -206,13 +206,19 @@ def overhead_runyard(sweeps: Sweeps, trials: int, concurrency: int) -> Timing:
     timing.own_s = sweeps.logged(parent, "script_seconds")
     sink = sweeps.logged(parent, "sink_seconds")
     durations = [h.seconds for h in parent.histories()]
+    stages: dict[str, list[float]] = {}
+    for child in parent.get_children():
+        for stage in child.get_details()["stages"]:
+            if stage["durationSeconds"] is not None:
+                stages.setdefault(stage["status"], []).append(stage["durationSeconds"])
     with_import = (timing.wall_s - (sum(timing.own_s) - sum(sink)) / concurrency) / trials
     timing.note = (f"{len(durations)} children, each {statistics.median(durations):.2f} s "
                    f"start to end (median), the sweep {timing.wall_s:.1f} s submit to end; "
                    f"the script's own time includes `from runyard import Run` and "
                    f"`Run.get_context()` ({statistics.median(sink):.3f} s a trial, median): "
                    f"counted as overhead instead, the overhead per trial is "
-                   f"{with_import:.4f} s")
+                   f"{with_import:.4f} s; a child's stages (median s): "
+                   + ", ".join(f"{k} {statistics.median(v):.3f}" for k, v in stages.items()))
     if len(timing.own_s) != trials:
         timing.note += f"; only {len(timing.own_s)} of {trials} logged script_seconds"
     return timing
@@ -272,8 +278,7 @@ def overhead_optuna(trials: int, concurrency: int) -> Timing:
 def overhead_tune(trials: int, concurrency: int, reuse: bool, tmp: Path) -> Timing:
     name = "Ray Tune, reuse_actors=True" if reuse else "Ray Tune (default: a new actor each)"
     timing = Timing(name, trials=trials)
-    storage = tmp / f"tune-{int(reuse)}"
-    storage.mkdir()
+    storage = Path(tempfile.mkdtemp(prefix=f"tune-{int(reuse)}-", dir=tmp))
     env = {**os.environ, "PYTHONPATH": str(SCRIPTS), "RAY_USAGE_STATS_ENABLED": "0"}
     done = subprocess.run([str(TUNE_VENV / "bin" / "python"), str(SCRIPTS / "curve_tune.py"),
                            str(trials), str(concurrency), "1" if reuse else "0", str(storage)],
@@ -354,34 +359,40 @@ def seconds(value: float | None, digits: int = 4) -> str:
     return "n/a" if value is None else f"{value:.{digits}f} s"
 
 
-def overhead_report(timings: list[Timing], problems: dict[str, str], trials: int,
-                    concurrency: int) -> str:
-    by_name = {t.name: t for t in timings}
-    ours = by_name.get("runyard sweep")
-    ours_overhead = None if ours is None or ours.per_trial(concurrency) is None else \
-        ours.per_trial(concurrency)[2]  # type: ignore[index]
+def _median_timing(timings: list[Timing], concurrency: int) -> Timing:
+    """The repeat whose overhead per trial is the median (the lower middle one)."""
+    ranked = sorted(timings, key=lambda t: t.per_trial(concurrency)[2])  # type: ignore[index]
+    return ranked[(len(ranked) - 1) // 2]
+
+
+def overhead_report(results: dict[str, list[Timing]], problems: dict[str, str], trials: int,
+                    concurrency: int, load: tuple[float, float]) -> str:
+    medians = {name: _median_timing(found, concurrency) for name, found in results.items()
+               if found}
+    ours = medians.get("runyard sweep")
+    ours_overhead = None if ours is None else ours.per_trial(concurrency)[2]  # type: ignore[index]
     rows = []
     for name, reference in REFERENCE_S.items():
-        timing = by_name.get(name)
-        measured = None if timing is None else timing.per_trial(concurrency)
-        if measured is None:
+        timing = medians.get(name)
+        if timing is None:
             why = problems.get(name, "not measured")
-            rows.append([name, "n/a", "n/a", f"n/a ({why.splitlines()[0][:80]})",
+            rows.append([name, "n/a", "n/a", f"n/a ({why.splitlines()[0][:80]})", "",
                          seconds(reference), "n/a"])
             continue
-        wall, own, overhead = measured
+        wall, own, overhead = timing.per_trial(concurrency)  # type: ignore[misc]
+        each = ", ".join(f"{t.per_trial(concurrency)[2]:.3f}"  # type: ignore[index]
+                         for t in results[name])
         ratio = "—" if name == "runyard sweep" or ours_overhead is None else \
             f"{ours_overhead / overhead:.2f}×"
-        rows.append([name, seconds(wall), seconds(own), seconds(overhead), seconds(reference),
-                     ratio])
+        rows.append([name, seconds(wall), seconds(own), seconds(overhead), each,
+                     seconds(reference), ratio])
     text = [f"### Overhead per trial: {trials} trivial trials (10 values each), "
             f"{concurrency} at a time",
             "", table(["trials run by", "wall ÷ trials", "script's own ÷ trials ÷ "
-                       f"{concurrency}", "overhead per trial", "issue's figure",
-                       "runyard ÷ this"], rows), ""]
-    tune = by_name.get("Ray Tune (default: a new actor each)")
-    tune_overhead = None if tune is None or tune.per_trial(concurrency) is None else \
-        tune.per_trial(concurrency)[2]  # type: ignore[index]
+                       f"{concurrency}", "overhead per trial (median)", "each repeat (s)",
+                       "issue's figure", "runyard ÷ this"], rows), ""]
+    tune = medians.get("Ray Tune (default: a new actor each)")
+    tune_overhead = None if tune is None else tune.per_trial(concurrency)[2]  # type: ignore[index]
     if ours_overhead is not None:
         met = ours_overhead <= TARGET_S
         text.append(f"Target ≤ {TARGET_S} s per trial: runyard {ours_overhead:.3f} s — "
@@ -390,9 +401,11 @@ def overhead_report(timings: list[Timing], problems: dict[str, str], trials: int
             times = tune_overhead / ours_overhead
             text.append(f"Below Ray Tune's default by 4×: {times:.1f}× — "
                         f"{'met' if times >= 4 else 'NOT met'}.")
-    for timing in timings:
+    text.append(f"- load average (1 min) {load[0]:.1f} before, {load[1]:.1f} after, on "
+                f"{os.cpu_count()} CPUs")
+    for name, timing in medians.items():
         if timing.note:
-            text.append(f"- {timing.name}: {timing.note}")
+            text.append(f"- {name}: {timing.note}")
     return "\n".join(text)
 
 
@@ -431,6 +444,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--saved-concurrency", type=int, default=2,
                         help="children at a time for compute saved (the local compute runs "
                              "max(2, cores) at once; more wait Queued)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="rounds of the runyard, subprocess and Optuna rows, interleaved")
+    parser.add_argument("--tune-repeats", type=int, default=1,
+                        help="rounds of the Ray Tune rows (a minute or more each)")
     parser.add_argument("--skip-tune", action="store_true")
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="runyard-bench-hd-"))
@@ -438,32 +455,38 @@ def main(argv: list[str] | None = None) -> int:
     out: list[str] = []
     try:
         if args.only in (None, "overhead"):
-            timings: list[Timing] = []
+            results: dict[str, list[Timing]] = {}
             problems: dict[str, str] = {}
             tune_problem = "skipped (--skip-tune)" if args.skip_tune else ensure_tune_venv()
-            steps: list[tuple[str, Any]] = [
+            cheap: list[tuple[str, Any]] = [
                 ("runyard sweep", lambda: overhead_runyard(sweeps, args.trials,
                                                            args.concurrency)),
                 ("bare Python subprocess", lambda: overhead_subprocess(args.trials,
                                                                        args.concurrency)),
                 ("Optuna study.optimize + subprocess",
                  lambda: overhead_optuna(args.trials, args.concurrency))]
+            tune: list[tuple[str, Any]] = []
             for reuse in (False, True):
                 name = ("Ray Tune, reuse_actors=True" if reuse
                         else "Ray Tune (default: a new actor each)")
                 if tune_problem:
                     problems[name] = tune_problem
                 else:
-                    steps.append((name, lambda reuse=reuse: overhead_tune(
+                    tune.append((name, lambda reuse=reuse: overhead_tune(
                         args.trials, args.concurrency, reuse, tmp)))
-            for name, measure in steps:
-                say(f"overhead: {name}, {args.trials} trials, {args.concurrency} at a time")
-                try:
-                    timings.append(measure())
-                except Exception as e:  # the row says n/a, the others still print
-                    problems[name] = f"{type(e).__name__}: {e}"
-                    say(f"  FAILED: {problems[name]}")
-            out.append(overhead_report(timings, problems, args.trials, args.concurrency))
+            load_before = os.getloadavg()[0]
+            rounds = [cheap] * args.repeats + [tune] * args.tune_repeats
+            for number, steps in enumerate(rounds, start=1):
+                for name, measure in steps:
+                    say(f"overhead, round {number}/{len(rounds)}: {name}, {args.trials} "
+                        f"trials, {args.concurrency} at a time")
+                    try:
+                        results.setdefault(name, []).append(measure())
+                    except Exception as e:  # the row says n/a, the others still print
+                        problems[name] = f"{type(e).__name__}: {e}"
+                        say(f"  FAILED: {problems[name]}")
+            out.append(overhead_report(results, problems, args.trials, args.concurrency,
+                                       (load_before, os.getloadavg()[0])))
         if args.only in (None, "saved"):
             try:
                 out.append(saved_report(compute_saved(sweeps, args.curves,
