@@ -369,3 +369,56 @@ def test_the_fork_server_stops_when_idle(server: Server, monkeypatch: pytest.Mon
     assert time.monotonic() - started < 15
     assert not server.sock.exists()
     assert "idle" in server.log.read_text()
+
+
+def test_another_interpreter_or_user_never_reaches_this_server(server: Server) -> None:
+    # another interpreter (here: the base Python of this venv, without its packages):
+    # another start key, so another server
+    base = Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    if not base.exists() or str(base) == sys.executable:
+        pytest.skip("no second interpreter here")
+    import runyard.supervisor._start as start
+
+    code = ("import importlib.util, os, sys\n"
+            f"spec = importlib.util.spec_from_file_location('s', {start.__file__!r})\n"
+            "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
+            "print(module.start_key(os.environ))\n")
+    other = subprocess.run([str(base), "-c", code], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    assert other != server.key
+    # another user cannot even connect: the socket and its folder are this user's alone
+    server.start()
+    if os.getuid() != 0:
+        assert server.folder.stat().st_mode & 0o077 == 0
+        return
+    child = os.fork()
+    if child == 0:  # as nobody
+        code_ = 1
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as handle:
+                try:
+                    handle.connect(str(server.sock))
+                except PermissionError:
+                    code_ = 0
+        finally:
+            os._exit(code_)
+    _pid, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "another user reached the server"
+
+
+@pytest.mark.slow
+def test_two_workspaces_share_a_server_and_keep_their_own_stores(
+        server: Server, tmp_path: Path, source: Callable[..., Path]) -> None:
+    server.start()
+    folder = source("print('hello')\n")
+    runs = []
+    for name in ("one", "two"):
+        ws = Workspace.create(name, path=tmp_path / f"ws-{name}")
+        run = Experiment(ws, name).submit(ScriptRunConfig(str(folder), "train.py"))
+        run.wait_for_completion(raise_on_error=True, timeout_seconds=60)
+        runs.append(run)
+    for run, other in (runs, runs[::-1]):
+        assert _forked_by(server, run) is not None
+        assert run.id not in {r["id"] for r in other.workspace.store.list_runs()}
