@@ -448,6 +448,30 @@ def test_a_run_that_fits_one_node_is_a_direct_job(ray_submit: Callable[..., Run]
     assert not any(alive(pid) for pid in _pids(tmp_path).values())
 
 
+@pytest.mark.parametrize("how", ["run.cancel()", "Ray stops the job"])
+def test_a_direct_run_is_canceled_by_its_run_or_by_ray(
+        ray_submit: Callable[..., Run], cluster: RayCompute, tmp_path: Path, how: str) -> None:
+    """A direct run's supervisor (forked by the fork server when one answers, the job's
+    entrypoint standing in for it) is canceled by run.cancel(), and by Ray stopping the
+    job (its SIGTERM passed on); its processes are gone, the job ends."""
+    from runyard.compute.ray import job_id
+
+    run = ray_submit(WHO + """
+    time.sleep(600)
+    """, ["--folder", str(tmp_path)])
+    wait_for(lambda: len(_pids(tmp_path)) == 1, timeout=120)
+    pids = _pids(tmp_path)
+    if how == "run.cancel()":
+        run.cancel()
+    else:
+        cluster.jobs.request("POST", f"/api/jobs/{job_id(run.id)}/stop")
+    details = run.wait_for_completion(timeout_seconds=60, raise_on_error=False)
+    assert details["status"] == "Canceled", details.get("error")
+    assert wait_for(lambda: not any(alive(pid) for pid in pids.values()), timeout=15)
+    assert wait_for(lambda: cluster.job_status(run.id)["status"] in
+                    ("SUCCEEDED", "STOPPED", "FAILED"), timeout=30)
+
+
 def test_a_run_without_a_free_node_at_submit_asks_for_a_placement_group(
         ray_submit: Callable[..., Run], cluster: RayCompute, tmp_path: Path) -> None:
     """Runs that hold both nodes are counted at submit: the third is not direct (Ray would

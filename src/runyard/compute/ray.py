@@ -454,7 +454,9 @@ class RayCompute(OwnedNodes, ComputeTarget):
         owned cluster with room for it now, is *direct*: the job's entrypoint resources
         are the run's bundle, so Ray places the supervisor on a node that has them and
         holds them for it, and the supervisor starts the processes itself (no placement
-        group, no node agent, no ray.init; `runyard.compute.ray_executor`). Any other run's
+        group, no node agent, no ray.init; `runyard.compute.ray_executor`); the job's
+        entrypoint has the supervisor forked by the fork server when one answers
+        (`runyard.compute._ray_entry`). Any other run's
         supervisor asks for nothing (it runs on the head) and asks Ray for a placement
         group."""
         run_dir = self.workspace.run_dir(run_id)
@@ -464,13 +466,17 @@ class RayCompute(OwnedNodes, ComputeTarget):
                      "RUNYARD_ARTIFACT_URL": self.workspace.artifact_url}
         bundle = self._direct_bundle(run_id)
         resources: dict[str, Any] = {"entrypoint_num_cpus": 0}
+        module = "runyard.supervisor"
         if bundle is not None:
-            variables[DIRECT_VARIABLE] = "1"
+            # its supervisor forked by the fork server, if one answers (_ray_entry)
+            module = "runyard.compute._ray_entry"
+            variables.update({DIRECT_VARIABLE: "1",
+                              "RUNYARD_SUPERVISOR_LOG": str(run_dir / "supervisor.log")})
             resources = {"entrypoint_num_cpus": bundle["CPU"],
                          "entrypoint_num_gpus": bundle.get("GPU", 0)}
         entrypoint = " ".join(
             [*(f"{k}={shlex.quote(v)}" for k, v in variables.items()),
-             shlex.quote(python), "-m", "runyard.supervisor",
+             shlex.quote(python), "-m", module,
              shlex.quote(str(self.workspace.path)), shlex.quote(run_id),
              ">>", shlex.quote(str(run_dir / "supervisor.log")), "2>&1"])
         self._submit_job({"entrypoint": entrypoint, "submission_id": job_id(run_id),
