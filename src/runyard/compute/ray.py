@@ -62,6 +62,7 @@ class RayProvisioningConfiguration:
     idle_seconds_before_scaledown: int = 1800
     vm_priority: str | None = None
     resources: dict[str, Any] = field(default_factory=dict)  # per node, resolved
+    direct_jobs: bool = True  # one node's runs as direct jobs (RayCompute._launch)
 
     target_type = "ray"
     compute_type: ClassVar[str | None] = None  # v1's kind, for the mirror's configurations
@@ -134,14 +135,16 @@ class RayCompute(OwnedNodes, ComputeTarget):
                                    node_resources: dict[str, Any] | None = None,
                                    idle_seconds_before_scaledown: int = 1800,
                                    vm_priority: str | None = None,
+                                   direct_jobs: bool = True,
                                    ) -> RayProvisioningConfiguration:
         """The cluster to create: attach to `address` (a dashboard URL), or, without one, a
         cluster this workspace owns on this machine, between `min_nodes` and `max_nodes`
         nodes (its head counts as one) of `vm_size` (an Azure size, mapped to CPUs, GPUs and
-        memory) or `node_resources` ({"CPU": 2, "GPU": 0, "memory_gib": 8, ...})."""
+        memory) or `node_resources` ({"CPU": 2, "GPU": 0, "memory_gib": 8, ...}).
+        `direct_jobs=False` makes every run ask Ray for a placement group (docs/ray.md)."""
         return RayProvisioningConfiguration(address, min_nodes, max_nodes, vm_size,
                                             node_resources, idle_seconds_before_scaledown,
-                                            vm_priority)
+                                            vm_priority, direct_jobs=direct_jobs)
 
     # -- state --------------------------------------------------------------------------
     @property
