@@ -147,7 +147,7 @@ def test_a_script_makes_children_and_logs_v1s_json_metrics_and_the_client_reads_
     written = run.get_all_logs(destination=str(tmp_path / "logs"))
     assert str(tmp_path / "logs" / "logs" / "driver_0.txt") in written
     assert "done" in (tmp_path / "logs" / "logs" / "driver_0.txt").read_text()
-    assert run.get_portal_url().startswith("file://")
+    assert run.get_portal_url().endswith(f"/runs/{run.id}")  # its page in `runyard ui`
     assert run.get_environment().user_managed  # no packages: runyard's interpreter
     run.display_name = "first try"
     run.description = "a v1 notebook's run"
@@ -217,7 +217,7 @@ def test_run_details_prints_the_status_and_how_to_follow_and_telemetry_is_off(
     assert "child runs: 1 (1 Running)" in shown
     assert "loss: 2 values, last 0.25" in shown
     assert f"runyard logs --follow {run.id}" in shown
-    assert "file://" in shown
+    assert f"its page: {run.get_portal_url()}" in shown
 
 
 def test_a_run_submits_a_child_script_and_uploads_several_files(

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from runyard.workspace import Workspace
 
 POLL_SECONDS = 0.2
+UI_DEFAULT_PORT = 8642  # `runyard ui`'s default (runyard.ui.server), neither MLflow's nor Ray's
 DESCRIPTION_TAG = "mlflow.note.content"
 RUN_TYPES = {"script": "azureml.scriptrun", "sweep": "hyperdrive", "hyperdrive": "hyperdrive"}
 #: the kinds of run a supervisor process drives (the others: the client that made them)
@@ -344,9 +345,12 @@ class Run:
         return self.get_portal_url()
 
     def get_portal_url(self) -> str:
-        """Where to look at the run: its folder on this machine (file://) until the web
-        UI serves runs."""
-        return self.workspace.run_dir(self.id).as_uri()
+        """The address of the run's page in `runyard ui` (v1: its page in Azure studio)."""
+        try:
+            from runyard.ui.server import portal_url
+        except ImportError:  # the UI's server module is not there yet: its default address
+            return f"http://127.0.0.1:{UI_DEFAULT_PORT}/runs/{self.id}"
+        return portal_url(self.workspace, self.id)
 
     def get_environment(self) -> Any:
         """The Environment the run used; for a run in the interpreter runyard runs in, a
