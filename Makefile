@@ -17,21 +17,24 @@ $(VENV)/.installed: pyproject.toml
 # What MPI and Slurm runs need (Debian/Ubuntu; as root, as on CI): OpenMPI's mpirun; Slurm
 # (slurmctld, slurmd, srun, sbatch) with munge, for the Slurm compute and its test cluster
 # (tests/slurm.py); libpmix-dev, whose libpmix.so Slurm's mpi/pmix plugin loads for
-# `srun --mpi=pmix`. Installs only what is missing; elsewhere says what to install.
+# `srun --mpi=pmix`; chromium, the headless browser the UI's browser tests drive through
+# playwright (tests/test_ui_browser.py). Installs only what is missing; elsewhere says what
+# to install.
 system-deps:
 	@PATH="$$PATH:/usr/sbin:/sbin"; missing=""; \
 	command -v mpirun >/dev/null 2>&1 || missing="$$missing openmpi-bin"; \
 	for program in slurmctld slurmd srun sbatch; do \
 		command -v $$program >/dev/null 2>&1 || { missing="$$missing slurm-wlm"; break; }; done; \
 	command -v munged >/dev/null 2>&1 || missing="$$missing munge"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if command -v dpkg-query >/dev/null 2>&1 && ! dpkg-query -W -f='$${Status}' libpmix-dev \
 		2>/dev/null | grep -q 'ok installed'; then missing="$$missing libpmix-dev"; fi; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "installing$$missing (MPI and Slurm runs)"; \
+		echo "installing$$missing (MPI and Slurm runs, the browser tests)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends $$missing >/dev/null; \
-	else echo "note: missing$$missing; MPI and Slurm runs and their tests need them" \
+	else echo "note: missing$$missing; MPI and Slurm runs, the browser tests need them" \
 		"(apt-get install$$missing)"; fi
 
 lint: install
