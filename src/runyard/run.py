@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from runyard.workspace import Workspace
 
 POLL_SECONDS = 0.2
-UI_DEFAULT_PORT = 8642  # `runyard ui`'s default (runyard.ui.server), neither MLflow's nor Ray's
+UI_DEFAULT_PORT = 8765  # `runyard ui`'s default (runyard.ui.server.DEFAULT_PORT)
 DESCRIPTION_TAG = "mlflow.note.content"
 RUN_TYPES = {"script": "azureml.scriptrun", "sweep": "hyperdrive", "hyperdrive": "hyperdrive"}
 #: the kinds of run a supervisor process drives (the others: the client that made them)

@@ -177,11 +177,6 @@ TABLE: list[tuple[Category, Kind, tuple[str, ...], str, tuple[str, ...]]] = [
     ("refused", "function", tuple(f"azureml.core.compute_target.{n}" for n in (
         "attach_legacy_compute_target", "is_compute_target_prepared", "prepare_compute_target",
         "remove_legacy_compute_target")), _LEGACY_COMPUTE, ("azureml.core",)),
-    # TensorBoard
-    ("refused", "class", ("azureml.tensorboard.Tensorboard",),
-     "runyard does not start TensorBoard for you (yet); download the runs' event files, "
-     "run.download_files(prefix='logs', output_directory='tb/' + run.id), and run "
-     "`tensorboard --logdir tb` (pip install tensorboard)", ()),
     # frameworks
     ("refused", "class", ("azureml.train.dnn.Chainer",),
      "Chainer has been unmaintained since 2019 and has no build for current Pythons; use "

@@ -26,6 +26,7 @@ import click
 
 from runyard import __version__
 from runyard.cli import compute, data, env, models, runs
+from runyard.cli import tensorboard as tensorboard_command
 from runyard.cli.state import State
 from runyard.cli.util import RunyardGroup
 from runyard.hyperdrive import _cli as hyperdrive
@@ -45,6 +46,7 @@ COMMANDS: tuple[click.Command, ...] = (
     env.env,
     models.models,
     hyperdrive.hyperdrive,  # runyard.hyperdrive's own group (show, replay)
+    tensorboard_command.tensorboard,
 )
 
 

@@ -1,12 +1,11 @@
-"""`azureml.tensorboard`: v1's TensorBoard launcher, refused until runyard's web UI.
-
-`Tensorboard(runs)` imports; making one raises `NotSupportedError` saying what to do
-instead: download the runs' event files and point TensorBoard at them.
+"""`azureml.tensorboard`: v1's TensorBoard launcher, runyard's own
+(`runyard.tensorboard.Tensorboard`): `Tensorboard([run]).start()` returns the address of
+a real TensorBoard over the runs' event files, following active runs; `stop()` ends it.
 """
 
 from runyard.azureml._surface import module_getattr
+from runyard.tensorboard import Tensorboard
+
+__all__ = ["Tensorboard"]
 
 __getattr__ = module_getattr(__name__)
-
-# the names module_getattr serves
-__all__ = ["Tensorboard"]
