@@ -7,10 +7,12 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import uuid
@@ -154,14 +156,15 @@ class Server:
 
 
 @pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
-    folder = tmp_path / "zygote"
-    folder.mkdir(mode=0o700)
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    # a short path: a Unix socket's path has at most 107 bytes (pytest's can be long)
+    folder = Path(tempfile.mkdtemp(prefix="rz-"))
     monkeypatch.setenv("RUNYARD_ZYGOTE_DIR", str(folder))
     monkeypatch.delenv("RUNYARD_ZYGOTE", raising=False)
     handle = Server(folder)
     yield handle
     handle.stop()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _forked_by(server: Server, run: Run) -> int | None:
@@ -322,7 +325,8 @@ def test_a_stale_fork_server_is_not_used(
 @pytest.mark.slow
 def test_runs_start_by_exec_where_the_server_cannot_serve(
         server: Server, experiment: Experiment, source: Callable[..., Path],
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        request: pytest.FixtureRequest) -> None:
     folder = source("print('hello')\n")
     # a folder others may enter: no server is started there, nor used
     shared = tmp_path / "shared"
@@ -344,9 +348,9 @@ def test_runs_start_by_exec_where_the_server_cannot_serve(
     wait_for(server.alive, timeout=60)
     # a server that fails to start (a folder where its socket goes): exec, and no new
     # attempt for a while
-    monkeypatch.setenv("RUNYARD_ZYGOTE_DIR", str(tmp_path / "broken"))
-    broken = Server(tmp_path / "broken")
-    broken.folder.mkdir(mode=0o700)
+    broken = Server(Path(tempfile.mkdtemp(prefix="rz-")))
+    request.addfinalizer(lambda: shutil.rmtree(broken.folder, ignore_errors=True))
+    monkeypatch.setenv("RUNYARD_ZYGOTE_DIR", str(broken.folder))
     (broken.sock / "in the way").mkdir(parents=True)
     experiment.submit(ScriptRunConfig(str(folder), "train.py")).wait_for_completion(
         raise_on_error=True, timeout_seconds=60)
