@@ -221,3 +221,11 @@ def test_the_cli_names_an_unknown_run(workspace: Workspace) -> None:
     assert err.startswith("error: ")
     assert "no-such-run" in err
     assert "Traceback" not in err
+
+
+def test_importing_runyard_tensorboard_loads_no_tensorboard() -> None:
+    code = ("import sys, runyard.tensorboard, runyard.azureml.tensorboard, runyard.cli; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'tensorboard'))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True).stdout
+    assert out.strip() == "[]"

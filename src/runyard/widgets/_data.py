@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -140,13 +141,22 @@ def _log(run: Run) -> tuple[str | None, list[str]]:
     return name, text.splitlines()[-LOG_TAIL_LINES:]
 
 
+def _hyperparameters(value: Any) -> dict[str, Any]:
+    """A sweep child's hyperparameters: v1 gives them as a JSON string."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = json.loads(value)
+    return dict(value) if isinstance(value, dict) else {}
+
+
 def _children(run: Run) -> tuple[list[Child], str | None]:
     from runyard.hyperdrive.run import HyperDriveRun
 
     if isinstance(run, HyperDriveRun):
         rows = run.get_children_sorted_by_primary_metric()[:MAX_CHILDREN]
         return [Child(r["run_id"], r["status"], r["best_primary_metric"],
-                      dict(r["hyperparameters"] or {})) for r in rows], run.primary_metric_name
+                      _hyperparameters(r["hyperparameters"])) for r in rows], \
+            run.primary_metric_name
     children = itertools.islice(run.get_children(), MAX_CHILDREN)
     return [Child(c.id, c.get_status()) for c in children], None
 
