@@ -278,7 +278,9 @@ def _run_context(request: Request, run_id: str) -> dict[str, Any] | None:
         return None
     config = row["config"] or {}
     children = workspace.store.list_runs(parent_id=run_id)
-    is_sweep = config.get("kind") == "hyperdrive"
+    from runyard.hyperdrive.run import SWEEP_KIND
+
+    is_sweep = config.get("kind") == SWEEP_KIND
     return {"run": run, "row": row, "config": config, "children": children,
             "is_sweep": is_sweep, "tags": workspace.store.get_tags(run_id),
             "properties": workspace.store.get_properties(run_id),
@@ -465,6 +467,8 @@ def _snapshot_files(workspace: Workspace, row: Mapping[str, Any],
 
 # -- a sweep's parent -----------------------------------------------------------------------
 def _sweep(workspace: Workspace, context: dict[str, Any]) -> dict[str, Any]:
+    from runyard.hyperdrive.run import HYPERPARAMETERS_TAG
+
     settings = dict(context["config"].get("hyperdrive") or {})
     primary = settings.get("primary_metric_config") or {}
     if isinstance(primary, str):
@@ -480,7 +484,7 @@ def _sweep(workspace: Workspace, context: dict[str, Any]) -> dict[str, Any]:
         if values:
             best = max(values) if goal.startswith("max") else min(values)
         try:
-            params = json.loads(tags.get("hyperparameters") or "{}")
+            params = json.loads(tags.get(HYPERPARAMETERS_TAG) or "{}")
         except ValueError:
             params = {}
         children.append({"id": child["id"], "status": child["status"], "best": best,
