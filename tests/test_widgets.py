@@ -98,11 +98,19 @@ def test_bad_input_is_refused(experiment: Experiment) -> None:
 # -- a real Jupyter kernel -------------------------------------------------------------------
 
 @pytest.fixture
-def kernel() -> Iterator[Any]:
+def kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A real IPython kernel of this interpreter (a kernelspec of its own, so a system
+    `python3` kernelspec of another Python is never the one started)."""
     pytest.importorskip("ipykernel")
     from jupyter_client.manager import start_new_kernel
 
-    manager, client = start_new_kernel(kernel_name="python3", startup_timeout=60)
+    spec = tmp_path / "jupyter" / "kernels" / "runyard-test"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "runyard test", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    manager, client = start_new_kernel(kernel_name="runyard-test", startup_timeout=60)
     try:
         yield client
     finally:
