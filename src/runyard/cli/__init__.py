@@ -25,7 +25,7 @@ from pathlib import Path
 import click
 
 from runyard import __version__
-from runyard.cli import compute, data, env, models, runs
+from runyard.cli import compute, data, env, models, runs, ui
 from runyard.cli import tensorboard as tensorboard_command
 from runyard.cli.state import State
 from runyard.cli.util import RunyardGroup
@@ -47,6 +47,7 @@ COMMANDS: tuple[click.Command, ...] = (
     models.models,
     hyperdrive.hyperdrive,  # runyard.hyperdrive's own group (show, replay)
     tensorboard_command.tensorboard,
+    ui.ui,  # the web UI and REST API (runyard.ui)
 )
 
 

@@ -16,6 +16,7 @@ Invariants:
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
@@ -43,14 +44,14 @@ def create_app(workspace: Workspace, *, token: str | None = None,
     api.install(app)
     pages = _pages_module()
     if pages is not None:
-        app.include_router(pages.router)
+        app.include_router(getattr(pages, "router"))  # noqa: B009 - a module found at run time
         setup = getattr(pages, "setup", None)
         if callable(setup):
             setup(app)
     return app
 
 
-def _pages_module() -> object | None:
+def _pages_module() -> ModuleType | None:
     """`runyard.ui.pages` if it is there (the API serves without it)."""
     try:
         return importlib.import_module("runyard.ui.pages")
