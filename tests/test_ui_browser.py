@@ -29,7 +29,7 @@ import pytest
 
 from runyard import Experiment, Run, ScriptRunConfig, Workspace
 from runyard.distributed import TensorflowConfiguration
-from runyard.hyperdrive import GridParameterSampling, HyperDriveConfig, choice
+from runyard.hyperdrive import BanditPolicy, GridParameterSampling, HyperDriveConfig, choice
 
 from .conftest import _processes_mentioning
 
@@ -127,6 +127,24 @@ SWEEP = """
         run.log("acc", args.lr * args.layers * (step + 1))
 """
 
+# "good" logs 0.9 at once and ends, "bad" logs 0.1 slowly: the Bandit policy stops it
+CURVE = """
+    import argparse, time
+    from runyard import Run
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--curve")
+    args = parser.parse_args()
+    run = Run.get_context()
+    if args.curve == "good":
+        for _ in range(4):
+            run.log("acc", 0.9)
+    else:
+        time.sleep(1.0)
+        for _ in range(120):
+            run.log("acc", 0.1)
+            time.sleep(0.25)
+"""
+
 
 def _write(folder: Path, code: str, **files: bytes) -> Path:
     folder.mkdir(parents=True)
@@ -197,7 +215,13 @@ class Runs:
                 {"--lr": choice(0.1, 0.2, 0.3), "--layers": choice(1, 2)}),
             primary_metric_name="acc", primary_metric_goal="maximize",
             max_total_runs=6, max_concurrent_runs=2))
-        for run in (self.completed, self.failed, self.distributed, self.sweep):
+        self.bandit = Experiment(ws, "ui-sweep").submit(HyperDriveConfig(
+            run_config=ScriptRunConfig(str(_write(src / "curve", CURVE)), "train.py"),
+            hyperparameter_sampling=GridParameterSampling({"--curve": choice("good", "bad")}),
+            policy=BanditPolicy(evaluation_interval=1, slack_factor=0.1),
+            primary_metric_name="acc", primary_metric_goal="maximize",
+            max_total_runs=2, max_concurrent_runs=2))
+        for run in (self.completed, self.failed, self.distributed, self.sweep, self.bandit):
             run.wait_for_completion(timeout_seconds=240, raise_on_error=False)
         self.completed.register_model(model_name="ui-model", model_path="outputs/result.txt",
                                       tags={"stage": "test"})
@@ -446,6 +470,22 @@ def test_a_sweep_parent_shows_children_best_first_and_parallel_coordinates(
     assert "no child was stopped early" in page.locator("#early-stops").inner_text()
     tab.shot("sweep")
     assert len(re.findall("Completed", texts["children"])) == 6
+
+
+def test_a_sweep_parent_shows_its_early_stop_decisions(tab: Page, runs: Runs) -> None:
+    bad = next(c for c in runs.bandit.get_children()
+               if c.get_hyperparameters()["--curve"] == "bad")
+    assert bad.get_status() == "Canceled"
+    page = tab.open(f"/runs/{runs.bandit.id}/sweep")
+    stops = page.locator("#early-stops li")
+    assert stops.count() == 1
+    assert bad.id in stops.inner_text()
+    assert "Bandit policy at interval" in stops.inner_text()
+    assert bad.get_tags()["early_termination"] in stops.inner_text()
+    assert "compute saved" in page.locator("#sweep-summary").inner_text()
+    rows = page.locator("#sweep-children tbody tr")
+    assert "Canceled" in rows.nth(1).inner_text()  # 0.1 < 0.9: second
+    assert bad.id in rows.nth(1).inner_text()
 
 
 def test_models_compute_and_compare(tab: Page, runs: Runs) -> None:

@@ -52,6 +52,8 @@ MAX_COMPARE = 10
 PREVIEW_BYTES = 256 * 1024
 LOG_TAIL_BYTES = 256 * 1024
 RUN_TABS = ("overview", "metrics", "images", "tables", "children", "outputs", "snapshot")
+_WAITING = frozenset({_status.NOT_STARTED, _status.PREPARING, _status.QUEUED,
+                      _status.SCALING, _status.STARTING})
 SORTS = ("created", "start", "duration", "status", "name")
 _TEXT_SUFFIXES = {".txt", ".log", ".json", ".py", ".yaml", ".yml", ".csv", ".md", ".cfg",
                   ".ini", ".toml", ".sh", ".out", ".err", ""}
@@ -257,8 +259,7 @@ def runs_page(request: Request) -> HTMLResponse:
     context: dict[str, Any] = {
         "nav": "runs", "runs": rows, "total": total, "query": query, "pages": pages,
         "problem": problem,
-        "statuses": sorted(_status.TERMINAL | {_status.RUNNING, "Queued", "Preparing",
-                                                "Starting", "NotStarted", "Finalizing"}),
+        "statuses": [str(s) for s in _status.LIFECYCLE],
         "experiments": [e["name"] for e in _workspace(request).store.list_experiments()],
     }
     if request.headers.get("HX-Request"):
@@ -503,7 +504,8 @@ def _sweep(workspace: Workspace, context: dict[str, Any]) -> dict[str, Any]:
     return {"sweep": {"metric": name, "goal": goal, "children": ordered,
                       "parameters": parameters, "settings": settings,
                       "stopped": [c for c in ordered if c["early_termination"]],
-                      "best_run": context["tags"].get("best_child_run_id")},
+                      "best_run": context["tags"].get("best_child_run_id"),
+                      "saved": context["tags"].get("compute_seconds_saved")},
             "parallel": parallel}
 
 
@@ -521,6 +523,10 @@ def compute_page(request: Request) -> HTMLResponse:
     workspace = _workspace(request)
     names = ["local"] + [t["name"] for t in workspace.store.list_compute_targets()
                          if t["name"] != "local"]
+    from runyard.store import _queries
+
+    active = _queries.search_runs(workspace.store, status=sorted(map(str, _status.ACTIVE)),
+                                  order_by="created", limit=_queries.MAX_LIMIT).runs
     targets = []
     for name in names:
         entry: dict[str, Any] = {"name": name, "type": None, "nodes": [], "error": None,
@@ -532,10 +538,8 @@ def compute_page(request: Request) -> HTMLResponse:
             entry["nodes"] = target.list_nodes()
         except Exception as e:  # noqa: BLE001 - a target that cannot answer is shown so
             entry["error"] = f"{type(e).__name__}: {e}"
-        runs = [r for r in workspace.store.list_runs()
-                if r["compute_target"] == name and r["status"] not in _status.TERMINAL]
-        entry["queued"] = [r for r in runs if r["status"] in ("Queued", "NotStarted",
-                                                              "Preparing", "Starting")]
+        runs = [r for r in active if r["compute_target"] == name]
+        entry["queued"] = [r for r in runs if r["status"] in _WAITING]
         entry["running"] = [r for r in runs if r not in entry["queued"]]
         targets.append(entry)
     return _render(request, "compute.html", nav="compute", targets=targets)
