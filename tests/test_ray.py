@@ -448,6 +448,35 @@ def test_a_run_that_fits_one_node_is_a_direct_job(ray_submit: Callable[..., Run]
     assert not any(alive(pid) for pid in _pids(tmp_path).values())
 
 
+def test_a_direct_job_ray_keeps_pending_is_no_failure(
+        ray_submit: Callable[..., Run], cluster: RayCompute, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bare Ray jobs that runyard does not count hold every CPU: the run's direct job is
+    PENDING in Ray, with no supervisor yet; past the liveness limit readers do not fail
+    it (the compute says its supervisor is pending), and it runs once the CPUs free."""
+    import runyard._liveness
+
+    monkeypatch.setattr(runyard._liveness, "STALE_SECONDS", 2.0)
+    release = tmp_path / "release"
+    blocker = (f"{sys.executable} -c \"import os, time\n"
+               f"while not os.path.exists('{release}'): time.sleep(0.1)\"")
+    for _ in range(2):  # both nodes, 2 CPUs each
+        cluster.jobs.request("POST", "/api/jobs/", {"entrypoint": blocker,
+                                                    "entrypoint_num_cpus": 2})
+    wait_for(lambda: sum(n["used"].get("CPU", 0) for n in cluster.nodes(usage=True)) == 4,
+             timeout=60)
+    run = ray_submit(WHO, ["--folder", str(tmp_path)])
+    try:
+        time.sleep(4)  # twice the (patched) liveness limit
+        assert run.get_status() == "NotStarted"
+        assert cluster.supervisor_pending(run.id)
+    finally:
+        release.write_text("")
+    details = run.wait_for_completion(timeout_seconds=RUN_TIMEOUT)
+    assert details["status"] == "Completed", details.get("error")
+    assert "a direct run" in run.read_log("logs/supervisor.txt").decode()
+
+
 @pytest.mark.parametrize("how", ["run.cancel()", "Ray stops the job"])
 def test_a_direct_run_is_canceled_by_its_run_or_by_ray(
         ray_submit: Callable[..., Run], cluster: RayCompute, tmp_path: Path, how: str) -> None:

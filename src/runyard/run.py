@@ -62,6 +62,18 @@ def _iso(timestamp: float | None) -> str | None:
     return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
+def _supervisor_pending(workspace: Workspace, row: dict[str, Any]) -> bool:
+    """Whether the run's compute still holds the start of its supervisor (ComputeTarget.
+    supervisor_pending); a compute that cannot tell says no."""
+    from runyard.compute import get_compute_target
+
+    try:
+        return get_compute_target(workspace, row["compute_target"]).supervisor_pending(
+            row["id"])
+    except Exception:  # noqa: BLE001 - then the rule is the plain one
+        return False
+
+
 def reconcile(workspace: Workspace, row: dict[str, Any]) -> dict[str, Any]:
     """Mark `row`'s run Failed if it is active but its supervisor is gone; return the row."""
     status = row["status"]
@@ -71,7 +83,7 @@ def reconcile(workspace: Workspace, row: dict[str, Any]) -> dict[str, Any]:
     reason = None
     pid = row["supervisor_pid"]
     if pid is None:
-        if is_stale(now - row["created_at"]):
+        if is_stale(now - row["created_at"]) and not _supervisor_pending(workspace, row):
             reason = f"its supervisor never started (submitted {now - row['created_at']:.0f} s ago)"
             crash = read_tail(workspace.run_dir(row["id"]) / "supervisor.log", 2000).strip()
             if crash:

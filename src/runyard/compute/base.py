@@ -193,6 +193,12 @@ class ComputeTarget(abc.ABC):
     @abc.abstractmethod
     def _launch(self, run_id: str) -> None: ...
 
+    def supervisor_pending(self, run_id: str) -> bool:  # noqa: ARG002 - a hook
+        """Whether run `run_id`'s supervisor is still to start because this target holds
+        its launch (a Ray job Ray keeps pending): readers then do not fail the run for
+        having no supervisor (`runyard.run.reconcile`)."""
+        return False
+
     # -- v1's state and status ------------------------------------------------------------
     @property
     def provisioning_state(self) -> str:

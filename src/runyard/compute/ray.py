@@ -523,6 +523,15 @@ class RayCompute(OwnedNodes, ComputeTarget):
     def _submit_job(self, job: dict[str, Any]) -> None:
         self.jobs.submit(job)
 
+    def supervisor_pending(self, run_id: str) -> bool:
+        """A run's job that Ray keeps PENDING (a direct run's node not free yet) has no
+        supervisor yet, nor one that Ray has just started (RUNNING) before it claimed
+        the run: neither is a failure. Once the job has ended, the supervisor is gone."""
+        try:
+            return self.job_status(run_id).get("status") in ("PENDING", "RUNNING")
+        except ComputeTargetException:
+            return False
+
     def job_status(self, run_id: str) -> dict[str, Any]:
         """Ray's own record of the run's supervisor job."""
         return self.jobs.job(job_id(run_id))
