@@ -167,7 +167,8 @@ def test_openapi_schema_lists_the_routes(served: Served) -> None:
 def test_runs_page_sort_and_filter_on_the_server(served: Served) -> None:
     logged_ids = {run.id for run in served.logged}
     with served.server.client() as client:
-        assert [e["name"] for e in client.get("/api/v1/experiments").json()] == ["api"]
+        assert "api" in [e["name"] for e in client.get("/api/v1/experiments").json()]
+        client.params = {"experiment": "api"}  # other tests add runs to other experiments
         everything = client.get("/api/v1/runs", params={"limit": 100}).json()
         assert everything["total"] == 15
         # pages of 4: no run twice, none left out
@@ -330,10 +331,43 @@ def test_files_list_download_and_path_safety(served: Served) -> None:
         assert "name" not in body.get("raw", "")
 
 
+def test_children_models_and_compute(served: Served) -> None:
+    parent = Experiment(served.workspace, "family").start_logging(display_name="parent")
+    kids = [parent.child_run(name=f"kid-{i}") for i in range(3)]
+    for kid in kids:
+        kid.complete()
+    parent.complete()
+    served.done.register_model("ui-model", "outputs/model.txt", tags={"stage": "<b>x</b>"})
+    served.done.register_model("ui-model", "outputs/model.txt")
+    with served.server.client() as client:
+        children = client.get(f"/api/v1/runs/{parent.id}/children").json()
+        assert [c["id"] for c in children] == [kid.id for kid in kids]
+        assert all(c["parent_id"] == parent.id for c in children)
+        assert client.get(f"/api/v1/runs/{parent.id}").json()["children"] == 3
+        page = client.get("/api/v1/runs", params={"parent": parent.id}).json()
+        assert page["total"] == 3
+        models = {m["name"]: m for m in client.get("/api/v1/models").json()}
+        assert models["ui-model"]["version"] == 2
+        assert models["ui-model"]["versions"] == 2
+        versions = client.get("/api/v1/models/ui-model").json()
+        assert [v["version"] for v in versions] == [2, 1]
+        assert versions[1]["run_id"] == served.done.id
+        assert versions[1]["tags"] == {"stage": "<b>x</b>"}
+        missing = client.get("/api/v1/models/no-such-model")
+        assert missing.status_code == 404
+        assert missing.json()["error"] == "ModelNotFoundError"
+        targets = {t["name"]: t for t in client.get("/api/v1/compute").json()}
+        assert targets["local"]["type"] == "local"
+        local = client.get("/api/v1/compute/local").json()
+        assert [node["node_id"] for node in local["nodes"]] == ["local"]
+        assert local["status"]["max_concurrent_runs"] >= 1
+        assert client.get("/api/v1/compute/nowhere").status_code == 404
+
+
 # -- changing: POST with a token or the CSRF token, never GET -------------------------------
 def test_tag_and_cancel_are_posts_that_need_the_csrf_token(served: Served,
                                                            tmp_path: Path) -> None:
-    experiment = Experiment(served.workspace, "api")
+    experiment = Experiment(served.workspace, "live")
     active = experiment.submit(ScriptRunConfig(script_folder(tmp_path / "sleep", """
         import time
         print("sleeping", flush=True)
@@ -383,7 +417,7 @@ def test_loopback_server_refuses_other_host_names(served: Served) -> None:
 
 # -- live tail --------------------------------------------------------------------------------
 def test_live_tail_over_server_sent_events(served: Served, tmp_path: Path) -> None:
-    experiment = Experiment(served.workspace, "api")
+    experiment = Experiment(served.workspace, "live")
     run = experiment.submit(ScriptRunConfig(script_folder(tmp_path / "live", """
         import time
         for i in range(8):
