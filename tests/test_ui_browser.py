@@ -37,6 +37,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
 XSS_TAG = "<script>alert(1)</script>"
+XSS_METRIC = "</script><script>alert(2)</script>"  # inside the metrics page's own script
 SPIKE_STEP, SPIKE_VALUE, POINTS = 2345, 100.0, 5000
 
 
@@ -81,6 +82,7 @@ COMPLETED = f"""
     for epoch in range(4):
         run.log("accuracy", 0.5 + 0.1 * epoch, step=epoch)
         run.log_row("curve", epoch=epoch, acc=round(0.5 + 0.1 * epoch, 2))
+    run.log({XSS_METRIC!r}, 1.0)
     run.log_table("confusion", {{"label": ["cat", "dog"], "count": [3, 4]}})
     run.log_image("sample", path="sample.png")
     os.makedirs("outputs", exist_ok=True)
@@ -525,6 +527,11 @@ def test_a_script_tag_in_a_tag_shows_as_text_and_runs_nothing(tab: Page, runs: R
     assert XSS_TAG in page.locator("#runs").inner_text()
     tab.open(f"/compare?runs={runs.completed.id},{runs.failed.id}")
     assert XSS_TAG in page.locator("#compare").inner_text()
+    assert XSS_METRIC in page.locator("#compare").inner_text()
+    tab.open(f"/runs/{runs.completed.id}/metrics")
+    page.wait_for_function("() => document.getElementById('charts').dataset.state === 'drawn'")
+    assert XSS_METRIC in page.locator("#metric-values").inner_text()
+    assert page.locator(f".chart[data-metric={json.dumps(XSS_METRIC)}]").count() == 1
     page.wait_for_timeout(300)
     assert tab.dialogs == []  # (Page.close also fails the test on a dialog)
 
@@ -550,3 +557,22 @@ def test_a_server_with_a_token_refuses_pages_without_it(browser: Any, runs: Runs
         page.close()
     finally:
         served.stop()
+
+
+def test_the_wheel_ships_the_templates_and_static_files_with_their_licenses(
+        tmp_path: Path) -> None:
+    root = Path(__file__).parents[1]
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", str(root), "-w", str(tmp_path)], check=True, capture_output=True,
+                   cwd=tmp_path)
+    import zipfile
+
+    (wheel,) = tmp_path.glob("runyard-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    source = root / "src"
+    shipped = {p.relative_to(source).as_posix()
+               for folder in ("templates", "static")
+               for p in (source / "runyard" / "ui" / folder).rglob("*") if p.is_file()}
+    assert shipped <= names, shipped - names
+    assert {"runyard/ui/static/vendor/htmx-LICENSE.txt",
+            "runyard/ui/static/vendor/uPlot-LICENSE.txt"} <= names

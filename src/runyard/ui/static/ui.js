@@ -57,7 +57,7 @@ window.runyard = (function () {
     return log ? values.map(function (v) { return v > 0 ? v : null; }) : values;
   }
 
-  async function drawChart(holder, name, runs, state) {
+  async function drawChart(holder, name, runs, state, current) {
     const width = Math.max(300, Math.floor(holder.clientWidth || 800));
     const buckets = Math.min(2000, width);
     const fetched = await Promise.all(runs.map(function (runId) {
@@ -70,6 +70,7 @@ window.runyard = (function () {
       return [s.x, positive(smooth(s.mean, state.smoothing), state.log),
               positive(s.min, state.log), positive(s.max, state.log)];
     });
+    if (!current()) return;  // the controls changed meanwhile: a newer drawing runs
     const data = tables.length === 1 ? tables[0] : uPlot.join(tables);
     const box = document.createElement("div");
     box.className = "chart";
@@ -84,7 +85,10 @@ window.runyard = (function () {
     const controls = document.getElementById("chart-controls");
     const holder = document.getElementById("charts");
     const state = {x: "step", log: false, smoothing: 0, extra: []};
+    let generation = 0;
     async function draw() {
+      const mine = ++generation;
+      const current = function () { return mine === generation; };
       holder.replaceChildren();
       Object.keys(charts).forEach(function (k) { charts[k].plot.destroy(); delete charts[k]; });
       const runs = config.runs.concat(state.extra.filter(function (r) {
@@ -92,14 +96,19 @@ window.runyard = (function () {
       }));
       holder.dataset.state = "loading";
       try {
-        for (const name of config.names) {
+        const cells = config.names.map(function (name) {
           const cell = document.createElement("div");
           cell.className = "chart-cell";
           holder.appendChild(cell);
-          await drawChart(cell, name, runs, state);
-        }
+          return cell;
+        });
+        await Promise.all(config.names.map(function (name, i) {
+          return drawChart(cells[i], name, runs, state, current);
+        }));
+        if (!current()) return;
         holder.dataset.state = "drawn";
       } catch (e) {
+        if (!current()) return;
         const p = document.createElement("p");
         p.className = "error";
         p.textContent = "chart: " + e.message;
