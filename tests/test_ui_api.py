@@ -394,6 +394,8 @@ def test_tag_and_cancel_are_posts_that_need_the_csrf_token(served: Served,
                           headers=csrf(client))
         assert bad.status_code == 422
         wait_for(lambda: active.get_status() == "Running", timeout=60)
+        on_local = client.get("/api/v1/compute/local").json()["active_runs"]
+        assert active.id in [run["id"] for run in on_local]
         assert client.get(f"/api/v1/runs/{active.id}/cancel").status_code == 405
         assert client.post(f"/api/v1/runs/{active.id}/cancel").status_code == 403
         assert active.get_status() == "Running"

@@ -496,8 +496,10 @@ def compute_target(request: Request, name: str) -> dict[str, Any]:
     workspace = _workspace(request)
     target = get_compute_target(workspace, name)
     described: dict[str, Any] = target.describe()
-    active = [row for row in workspace.store.list_runs()
-              if row["compute_target"] == name and row["status"] not in _status.TERMINAL]
+    active = [row for status in _status.LIFECYCLE if status not in _status.TERMINAL
+              for row in workspace.store.list_runs(status=status)
+              if row["compute_target"] == name]
+    active.sort(key=lambda row: row["created_at"])
     return {"name": target.name, "type": target.type, "config": target.config,
             "status": described, "nodes": described.get("nodes", []),
             "active_runs": [run_summary(row) for row in active]}
