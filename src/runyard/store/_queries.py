@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from runyard.errors import ValidationError
 from runyard.store import _schema as t
+from runyard.store._summaries import BLOCK_POINTS
 from runyard.store.base import AbstractStore
 
 ORDER_KEYS = ("start", "duration", "name", "status", "created")
@@ -131,12 +132,11 @@ def _metric_filters(filters: Sequence[Any] | None) -> list[tuple[str, str, float
 
 # -- the latest value of a metric for every run -------------------------------------------
 def _latest(name: str, label: str) -> sa.Subquery:
-    """(run_id, value): each run's latest numeric point of metric `name`."""
-    m = t.metrics.c
-    last_ids = (sa.select(sa.func.max(m.id))
-                .where(m.name == name, m.kind == "s", m.value.is_not(None))
-                .group_by(m.run_id))
-    return (sa.select(m.run_id, m.value).where(m.id.in_(last_ids)).subquery(label))
+    """(run_id, value): each run's latest numeric point of metric `name`, from the
+    summaries kept at ingest (one indexed row per run, not a scan of the points)."""
+    s = t.metric_summaries.c
+    return (sa.select(s.run_id, s.last_value.label("value")).where(s.name == name)
+            .subquery(label))
 
 
 def _compare(column: Any, op: str, value: float) -> Any:
@@ -239,12 +239,34 @@ def search_runs(
 
 
 # -- a downsampled series -----------------------------------------------------------------
+def _bucket_index(engine: sa.Engine, column: Any, x: str, low: float, width: float,
+                  buckets: int) -> Any:
+    """SQL for the bucket of x value `column`: buckets of `width` from `low`."""
+    if x == "step":  # whole steps per bucket: integer division
+        return (column - int(low)) // int(width)
+    scaled = (column - low) / width
+    index = sa.func.floor(scaled) if engine.dialect.name != "sqlite" \
+        else sa.cast(scaled, sa.Integer)  # SQLite: CAST truncates, and scaled >= 0
+    return sa.case((index >= buckets, buckets - 1), else_=index)
+
+
+def _width(x: str, low: float, high: float, buckets: int) -> float:
+    if x == "step":
+        return float(max(1, math.ceil((high - low + 1) / buckets)))
+    return (high - low) / buckets or 1.0
+
+
 def metric_series(store: AbstractStore, run_id: str, name: str, *, buckets: int = 1000,
                   x: str = "step", rank: int | None = None) -> Series:
     """Metric `name` of run `run_id` (its numeric points; those of process `rank` only
     when given) in at most `buckets` buckets along `x`: "step" (a point without a step
     counts as its position among the metric's points), "time" (seconds since the epoch)
-    or "relative" (seconds since the run started)."""
+    or "relative" (seconds since the run started). Bucket `i` holds the points from
+    `x[i]` (its first point's x) up to the next bucket's.
+
+    A metric whose x never went backwards is bucketed from its blocks of 64 points
+    (store/_summaries.py), each block whole in the bucket where it starts, when a bucket
+    gets at least 2 blocks; otherwise from its points."""
     buckets = _int("buckets", buckets, 1, MAX_BUCKETS)
     if x not in X_MODES:
         raise ValidationError(f"unknown x {x!r}; use one of {', '.join(X_MODES)}",
@@ -253,68 +275,98 @@ def metric_series(store: AbstractStore, run_id: str, name: str, *, buckets: int 
         rank = _int("rank", rank, 0, 2**31)
     engine = _engine(store)
     run = store.get_run(run_id)  # RunNotFoundError for an unknown run
+    series = Series(run_id=run_id, name=name, x_mode=x)
+    s = t.metric_summaries.c
+    with engine.connect() as conn:
+        summary = conn.execute(sa.select(t.metric_summaries).where(
+            s.run_id == run_id, s.name == name)).first()
+        if summary is None or not summary.points:
+            return series
+        offset = 0.0
+        if x == "relative":
+            offset = run["start_time"] if run["start_time"] is not None \
+                else summary.first_time
+        ordered = summary.step_ordered if x == "step" else summary.time_ordered
+        if rank is None and ordered and summary.points >= buckets * 2 * BLOCK_POINTS:
+            _from_blocks(conn, engine, series, summary, buckets, offset)
+        else:
+            _from_points(conn, engine, series, buckets, offset, rank,
+                         numbered=not summary.steps_complete)
+    return series
+
+
+def _from_blocks(conn: sa.Connection, engine: sa.Engine, series: Series, summary: Any,
+                 buckets: int, offset: float) -> None:
+    b = t.metric_blocks.c
+    where = (b.run_id == series.run_id, b.name == series.name)
+    lo, hi = (b.step_lo, b.step_hi) if series.x_mode == "step" else (b.time_lo, b.time_hi)
+    low, high = (float(v) - offset for v in conn.execute(
+        sa.select(sa.func.min(lo), sa.func.max(hi)).where(*where)).one())
+    width = _width(series.x_mode, low, high, buckets)
+    start = lo - offset if offset else lo
+    bucket = _bucket_index(engine, start, series.x_mode, low, width, buckets).label("bucket")
+    rows = conn.execute(sa.select(
+        bucket, sa.func.min(start), sa.func.min(b.min_value), sa.func.max(b.max_value),
+        sa.func.sum(b.sum_value), sa.func.sum(b.points)).where(*where)
+        .group_by(bucket).order_by(bucket))
+    for row in rows:
+        count = int(row[5])
+        series.x.append(float(row[1]))
+        series.min.append(float(row[2]))
+        series.max.append(float(row[3]))
+        series.mean.append(float(row[4]) / count if row[4] is not None else math.nan)
+        series.count.append(count)
+    series.total = int(summary.points)
+    series.overall_min, series.overall_max = summary.min_value, summary.max_value
+    series.bucket_width = width
+
+
+def _from_points(conn: sa.Connection, engine: sa.Engine, series: Series, buckets: int,
+                 offset: float, rank: int | None, numbered: bool) -> None:
     m = t.metrics.c
-    where = [m.run_id == run_id, m.name == name, m.kind == "s", m.value.is_not(None)]
+    where = [m.run_id == series.run_id, m.name == series.name, m.kind == "s",
+             m.value.is_not(None)]
     if rank is not None:
         where.append(m.rank == rank)
-    series = Series(run_id=run_id, name=name, x_mode=x)
-    with engine.connect() as conn:
-        stats = conn.execute(sa.select(
-            sa.func.count(), sa.func.count(m.step), sa.func.min(m.value),
-            sa.func.max(m.value), sa.func.min(m.step), sa.func.max(m.step),
-            sa.func.min(m.time), sa.func.max(m.time)).where(*where)).one()
-        total, with_step = int(stats[0]), int(stats[1])
-        if not total:
-            return series
-        series.total = total
-        series.overall_min, series.overall_max = float(stats[2]), float(stats[3])
-        points = sa.select(m.id, m.step, m.value, m.time).where(*where).subquery("points")
-        p = points.c
-        x_column: Any
-        if x == "step":
-            if with_step == total:
-                x_column, low, high = p.step, stats[4], stats[5]
-            else:  # some points have no step: their position stands in for it
-                ordinal = sa.func.row_number().over(order_by=p.id) - 1
-                numbered = sa.select(p.id, p.value, sa.func.coalesce(
-                    p.step, ordinal).label("x")).subquery("numbered")
-                points, x_column = numbered, numbered.c.x
-                low, high = conn.execute(sa.select(sa.func.min(x_column),
-                                                   sa.func.max(x_column))).one()
-        else:
-            offset = 0.0
-            if x == "relative":
-                offset = run["start_time"] if run["start_time"] is not None else stats[6]
-            x_column = p.time - offset if offset else p.time
-            low, high = stats[6] - offset, stats[7] - offset
-        if total <= buckets:
-            for row in conn.execute(sa.select(x_column, points.c.value)
-                                    .order_by(x_column, points.c.id)):
-                series.x.append(float(row[0]))
-                series.min.append(float(row[1]))
-                series.max.append(float(row[1]))
-                series.mean.append(float(row[1]))
-                series.count.append(1)
-            return series
-        low, high = float(low), float(high)
-        if x == "step":  # whole steps per bucket
-            width: float = max(1, math.ceil((high - low + 1) / buckets))
-            index: Any = (x_column - int(low)) // int(width)
-        else:
-            width = (high - low) / buckets or 1.0
-            scaled = (x_column - low) / width
-            index = sa.func.floor(scaled) if engine.dialect.name != "sqlite" \
-                else sa.cast(scaled, sa.Integer)
-            index = sa.case((index >= buckets, buckets - 1), else_=index)
-        bucket = index.label("bucket")
-        rows = conn.execute(sa.select(
-            bucket, sa.func.min(points.c.value), sa.func.max(points.c.value),
-            sa.func.avg(points.c.value), sa.func.count()).group_by(bucket).order_by(bucket))
-        for row in rows:
-            series.x.append(low + int(row[0]) * width)
+    points = sa.select(m.id, m.step, m.value, m.time).where(*where).subquery("points")
+    p = points.c
+    if series.x_mode == "step" and numbered and rank is None:
+        # a point without a step: its position among the metric's points stands in
+        ordinal = sa.func.row_number().over(order_by=p.id) - 1
+        source = sa.select(p.id, p.value, sa.func.coalesce(p.step, ordinal).label("x")) \
+            .subquery("numbered")
+    elif series.x_mode == "step":  # (with a rank, points without a step are left out)
+        source = sa.select(p.id, p.value, p.step.label("x")).subquery("stepped")
+    else:
+        source = sa.select(p.id, p.value, (p.time - offset).label("x")).subquery("timed")
+    c = source.c
+    total, low, high, smallest, largest = conn.execute(sa.select(
+        sa.func.count(), sa.func.min(c.x), sa.func.max(c.x), sa.func.min(c.value),
+        sa.func.max(c.value)).where(c.x.is_not(None))).one()
+    if not total:
+        return
+    series.total = int(total)
+    series.overall_min, series.overall_max = float(smallest), float(largest)
+    if total <= buckets:
+        for row in conn.execute(sa.select(c.x, c.value).where(c.x.is_not(None))
+                                .order_by(c.x, c.id)):
+            series.x.append(float(row[0]))
             series.min.append(float(row[1]))
-            series.max.append(float(row[2]))
-            series.mean.append(float(row[3]))
-            series.count.append(int(row[4]))
-        series.bucket_width = float(width)
-    return series
+            series.max.append(float(row[1]))
+            series.mean.append(float(row[1]))
+            series.count.append(1)
+        return
+    low, high = float(low), float(high)
+    width = _width(series.x_mode, low, high, buckets)
+    bucket = _bucket_index(engine, c.x, series.x_mode, low, width, buckets).label("bucket")
+    rows = conn.execute(sa.select(
+        bucket, sa.func.min(c.x), sa.func.min(c.value), sa.func.max(c.value),
+        sa.func.avg(c.value), sa.func.count()).where(c.x.is_not(None))
+        .group_by(bucket).order_by(bucket))
+    for found in rows:
+        series.x.append(float(found[1]))
+        series.min.append(float(found[2]))
+        series.max.append(float(found[3]))
+        series.mean.append(float(found[4]) if found[4] is not None else math.nan)
+        series.count.append(int(found[5]))
+    series.bucket_width = width

@@ -72,6 +72,46 @@ metrics = sa.Table(
     sa.Index("ix_metrics_run_name", "run_id", "name", "id"),
 )
 
+# Kept at ingest, in the transaction that inserts the points (store/_summaries.py): per
+# run and numeric metric its count, exact extremes, latest point and whether its steps and
+# times only went forwards; and its points in insertion order in blocks of 64, each block's
+# count, exact extremes, sum and x ranges. A page sorted by a metric and a downsampled
+# series read these instead of every point.
+metric_summaries = sa.Table(
+    "metric_summaries",
+    metadata,
+    sa.Column("run_id", sa.String(300), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("points", sa.BigInteger, nullable=False),
+    sa.Column("min_value", sa.Float, nullable=True),
+    sa.Column("max_value", sa.Float, nullable=True),
+    sa.Column("last_value", sa.Float, nullable=True),
+    sa.Column("last_step", sa.BigInteger, nullable=True),
+    sa.Column("last_time", sa.Float, nullable=True),
+    sa.Column("last_x", sa.Float, nullable=True),  # the step, or the position without one
+    sa.Column("first_time", sa.Float, nullable=True),
+    sa.Column("step_ordered", sa.Boolean, nullable=False),
+    sa.Column("time_ordered", sa.Boolean, nullable=False),
+    sa.Column("steps_complete", sa.Boolean, nullable=False),  # no point without a step
+    sa.Index("ix_metric_summaries_name_last", "name", "last_value"),
+)
+
+metric_blocks = sa.Table(
+    "metric_blocks",
+    metadata,
+    sa.Column("run_id", sa.String(300), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("block", sa.BigInteger, primary_key=True),
+    sa.Column("points", sa.Integer, nullable=False),
+    sa.Column("min_value", sa.Float, nullable=True),
+    sa.Column("max_value", sa.Float, nullable=True),
+    sa.Column("sum_value", sa.Float, nullable=True),
+    sa.Column("step_lo", sa.Float, nullable=False),
+    sa.Column("step_hi", sa.Float, nullable=False),
+    sa.Column("time_lo", sa.Float, nullable=False),
+    sa.Column("time_hi", sa.Float, nullable=False),
+)
+
 tags = sa.Table(
     "tags",
     metadata,

@@ -35,9 +35,10 @@ from runyard.errors import (
     ValidationError,
 )
 from runyard.store import _schema as t
+from runyard.store import _summaries
 from runyard.store.base import AbstractStore, MetricRow
 
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 METRIC_ROWS_PER_STATEMENT = 100
 METRIC_TRANSACTION_ROWS = 50_000
 _METRIC_KEYS = MetricRow._fields  # the metrics table's columns, in the row's order
@@ -360,7 +361,8 @@ class SqlStore(AbstractStore):
 
     def insert_metrics(self, rows: Sequence[MetricRow]) -> None:
         """Insert metric points, in transactions of at most METRIC_TRANSACTION_ROWS, so
-        other runs' writers never wait long for the lock."""
+        other runs' writers never wait long for the lock; each transaction also folds its
+        points into the metric summaries (store/_summaries.py)."""
         for start in range(0, len(rows), METRIC_TRANSACTION_ROWS):
             chunk = rows[start:start + METRIC_TRANSACTION_ROWS]
             whole = len(chunk) - len(chunk) % METRIC_ROWS_PER_STATEMENT
@@ -370,6 +372,7 @@ class SqlStore(AbstractStore):
                     if part:
                         insert = self._metric_insert(size)
                         conn.exec_driver_sql(insert.sql, insert.parameters(part, size))
+                _summaries.summarize(conn, chunk)  # in the same transaction
 
     def get_metrics(self, run_id: str, name: str | None = None) -> list[dict[str, Any]]:
         m = t.metrics.c
