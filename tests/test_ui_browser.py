@@ -82,7 +82,6 @@ COMPLETED = f"""
     for epoch in range(4):
         run.log("accuracy", 0.5 + 0.1 * epoch, step=epoch)
         run.log_row("curve", epoch=epoch, acc=round(0.5 + 0.1 * epoch, 2))
-    run.log({XSS_METRIC!r}, 1.0)
     run.log_table("confusion", {{"label": ["cat", "dog"], "count": [3, 4]}})
     run.log_image("sample", path="sample.png")
     os.makedirs("outputs", exist_ok=True)
@@ -99,10 +98,12 @@ FAILED = """
     raise RuntimeError("the loss went NaN at step 7")
 """
 
-DISTRIBUTED = """
+DISTRIBUTED = f"""
     import json, os
+    from runyard import Run
     task = json.loads(os.environ["TF_CONFIG"])["task"]
-    print(f"I am {task['type']} {task['index']}", flush=True)
+    print(f"I am {{task['type']}} {{task['index']}}", flush=True)
+    Run.get_context().log({XSS_METRIC!r}, 1.0 + task["index"])
 """
 
 ACTIVE = """
@@ -227,19 +228,26 @@ class Runs:
             run.wait_for_completion(timeout_seconds=240, raise_on_error=False)
         self.completed.register_model(model_name="ui-model", model_path="outputs/result.txt",
                                       tags={"stage": "test"})
-        self.signals = root / "signals"
+        # two active runs: one whose log grows, one that ends while its page is open
+        active = _write(src / "active", ACTIVE)
+        self.signals, self.ending_signals = root / "signals", root / "ending-signals"
         self.signals.mkdir()
-        self.active = exp.submit(ScriptRunConfig(str(_write(src / "active", ACTIVE)),
-                                                 "train.py", arguments=[str(self.signals)]))
+        self.ending_signals.mkdir()
+        self.active, self.ending = (
+            exp.submit(ScriptRunConfig(str(active), "train.py", arguments=[str(folder)]))
+            for folder in (self.signals, self.ending_signals))
         deadline = time.monotonic() + 60
-        while b"waiting for the go" not in self.active.read_log("logs/driver_0.txt"):
-            assert time.monotonic() < deadline, self.active.get_details()
-            time.sleep(0.1)
+        for run in (self.active, self.ending):
+            while b"waiting for the go" not in run.read_log("logs/driver_0.txt"):
+                assert time.monotonic() < deadline, run.get_details()
+                time.sleep(0.1)
 
     def close(self) -> None:
-        (self.signals / "stop").write_text("")
-        with contextlib.suppress(Exception):
-            self.active.wait_for_completion(timeout_seconds=30)
+        for folder, run in ((self.signals, self.active), (self.ending_signals, self.ending)):
+            (folder / "go").write_text("")
+            (folder / "stop").write_text("")
+            with contextlib.suppress(Exception):
+                run.wait_for_completion(timeout_seconds=30)
         for pid in _processes_mentioning(str(self.workspace.path)):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -457,6 +465,16 @@ def test_an_active_runs_log_follows_live(tab: Page, runs: Runs) -> None:
     assert "Running" in texts["overview"]
 
 
+def test_an_active_runs_overview_follows_it_to_its_end(tab: Page, runs: Runs) -> None:
+    page = tab.open(f"/runs/{runs.ending.id}")
+    assert "Running" in page.locator("#summary").inner_text()
+    (runs.ending_signals / "go").write_text("")
+    (runs.ending_signals / "stop").write_text("")
+    page.locator("#summary", has_text="Completed").wait_for(timeout=30_000)
+    assert page.locator("#timeline .stage-completed").count() == 0  # (the end has no width)
+    assert "Finalizing" in page.locator("#stages").inner_text()
+
+
 def test_a_sweep_parent_shows_children_best_first_and_parallel_coordinates(
         tab: Page, runs: Runs) -> None:
     texts = _visit_tabs(tab, runs.sweep)
@@ -525,10 +543,10 @@ def test_a_script_tag_in_a_tag_shows_as_text_and_runs_nothing(tab: Page, runs: R
     assert XSS_TAG in page.locator("#tags").inner_text()
     page = tab.open("/runs?experiment=ui-tests")
     assert XSS_TAG in page.locator("#runs").inner_text()
-    tab.open(f"/compare?runs={runs.completed.id},{runs.failed.id}")
+    tab.open(f"/compare?runs={runs.completed.id},{runs.distributed.id}")
     assert XSS_TAG in page.locator("#compare").inner_text()
     assert XSS_METRIC in page.locator("#compare").inner_text()
-    tab.open(f"/runs/{runs.completed.id}/metrics")
+    tab.open(f"/runs/{runs.distributed.id}/metrics")
     page.wait_for_function("() => document.getElementById('charts').dataset.state === 'drawn'")
     assert XSS_METRIC in page.locator("#metric-values").inner_text()
     assert page.locator(f".chart[data-metric={json.dumps(XSS_METRIC)}]").count() == 1
