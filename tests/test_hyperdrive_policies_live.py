@@ -32,6 +32,7 @@ import os
 import re
 import shutil
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -285,9 +286,12 @@ def test_the_expectations_hold_on_the_pure_policies(case: Case) -> None:
 
 # -- the live sweeps ----------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def sweeps(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Every case's sweep, submitted at once to one workspace (each runs its children one
-    at a time, so running the sweeps side by side changes no decision), and cleaned up."""
+def sweeps(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Any:
+    """The sweep of every case this session runs, submitted at once to one workspace (each
+    runs its children one at a time, so running the sweeps side by side changes no
+    decision), and cleaned up."""
+    wanted = {item.callspec.params["case"].name for item in request.session.items
+              if getattr(item, "originalname", "") == LIVE_TEST and hasattr(item, "callspec")}
     tmp = tmp_path_factory.mktemp("policies-live")
     workspace = Workspace.create("policies", path=tmp / "ws")
     source = tmp / "curve"
@@ -297,6 +301,8 @@ def sweeps(tmp_path_factory: pytest.TempPathFactory) -> Any:
     runs = {}
     try:
         for case in CASES:
+            if case.name not in wanted:
+                continue
             config = HyperDriveConfig(
                 run_config=ScriptRunConfig(str(source), "curve.py", arguments=[
                     "--metric", "score", "--sleep", SLEEP_S, "--hold", HOLD_S]),
@@ -325,13 +331,16 @@ def _cancel_decision(child: Any) -> tuple[str, int]:
     """The policy and interval of the decision the canceled child recorded."""
     reason = _cancel_reason(child)
     found = re.search(r"^(\w+) policy at interval (\d+): canceled", reason)
-    assert found, reason
+    assert found, (child.get_tags(), child.get_details().get("error"))
     return found.group(1), int(found.group(2))
 
 
 def _cancel_reason(child: Any) -> str:
     """Why the policy stopped the child: its `early_termination` tag ('' when none)."""
     return str(child.get_tags().get("early_termination") or "")
+
+
+LIVE_TEST = "test_a_live_sweep_makes_the_hand_computed_decisions"
 
 
 @pytest.mark.slow
@@ -357,7 +366,8 @@ def test_a_live_sweep_makes_the_hand_computed_decisions(case: Case, sweeps: Any)
             assert logged[:canceled[index]] == values[:canceled[index]], (curve, logged)
             assert logged == values[:len(logged)]
         else:
-            assert status == "Completed", (curve, status, _cancel_reason(child))
+            assert status == "Completed", (curve, status, child.get_tags(),
+                                           child.get_details().get("error"))
             assert logged == values, curve
     assert canceled == case.canceled
     best = parent.get_best_run_by_primary_metric()
@@ -365,3 +375,53 @@ def test_a_live_sweep_makes_the_hand_computed_decisions(case: Case, sweeps: Any)
     assert _curve_of(best) == case.curves[case.best]
     ranked = parent.get_children_sorted_by_primary_metric()
     assert ranked[0]["run_id"] == best.id
+
+
+@pytest.mark.slow
+def test_a_sweeps_end_cancels_no_child_of_another_sweep(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two sweeps side by side, the supervisors' fork server first wanted by one sweep's
+    driver: the server must not be started inside that sweep's process tree, where its end
+    (the keeper's kill_tree) would SIGTERM the server and every supervisor it forked, and
+    so cancel the other sweep's running child ("canceled by request", no policy)."""
+    from runyard.supervisor import _start
+
+    monkeypatch.setenv("RUNYARD_ZYGOTE_DIR", str(tmp_path / "zygote"))
+    folder = _start.server_folder(os.environ)
+    assert folder is not None
+    # "a server failed to start a moment ago": nobody starts one for a few seconds, so
+    # the first to want one after that is a driver, starting a child
+    marker = folder / f"{_start.start_key(os.environ)}.{_start._FAILED}"
+    marker.write_text("")
+    moment = time.time() - (_start.RETRY_START_SECONDS - 4)
+    os.utime(marker, (moment, moment))
+    workspace = Workspace.create("side-by-side", path=tmp_path / "ws")
+    source = tmp_path / "curve"
+    source.mkdir()
+    shutil.copy2(CURVE, source / "curve.py")
+
+    def sweep(children: int, sleep: float) -> HyperDriveConfig:
+        return HyperDriveConfig(
+            run_config=ScriptRunConfig(str(source), "curve.py", arguments=[
+                "--kind", "learning", "--steps", "4", "--sleep", sleep]),
+            hyperparameter_sampling=GridParameterSampling({"--seed": choice(*range(children))}),
+            policy=NoTerminationPolicy(), primary_metric_name="score", primary_metric_goal=MAX,
+            max_total_runs=children, max_concurrent_runs=1)
+
+    experiment = Experiment(workspace, "side-by-side")
+    try:
+        long = experiment.submit(sweep(8, 0.8))
+        short = experiment.submit(sweep(6, 0.5))   # ends while `long` still runs a child
+        for parent in (short, long):
+            parent.wait_for_completion(timeout_seconds=300)
+        for parent in (short, long):
+            statuses = {c.id: (c.get_status(), c.get_details().get("error"))
+                        for c in parent.get_children()}
+            assert all(s == "Completed" for s, _ in statuses.values()), statuses
+    finally:
+        for pid in _processes_mentioning(str(workspace.path)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in _processes_mentioning(str(folder)):   # the server, if one started
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

@@ -177,8 +177,30 @@ def _read_line(connection: socket.socket) -> str:
     return data.decode(errors="replace").strip()
 
 
+def _inside_a_run() -> bool:
+    """True when this process or an ancestor is a run's supervisor (a sweep's driver
+    starting its trials, a script submitting runs). A server started from there would be
+    re-parented into that run's process tree (its keeper and supervisor are child
+    subreapers), and so would every supervisor it forks: the run's end (`kill_tree`)
+    would SIGTERM them all, cancelling other runs."""
+    pid = os.getpid()
+    while pid > 1:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            stat_line = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        if b"runyard.supervisor\0" in command:  # -m runyard.supervisor WS RUN, not ._zygote
+            return True
+        pid = int(stat_line.rsplit(")", 1)[1].split()[1])
+    return False
+
+
 def _spawn_server(folder: Path, key: str, lock_path: Path, env: Mapping[str, str]) -> None:
-    """Start the server in the background, unless one is starting or failed lately."""
+    """Start the server in the background, unless one is starting or failed lately, or
+    this process is inside a run's process tree (`_inside_a_run`)."""
+    if _inside_a_run():
+        return
     with contextlib.suppress(OSError):
         if time.time() - os.stat(folder / f"{key}.{_FAILED}").st_mtime < RETRY_START_SECONDS:
             return
