@@ -487,6 +487,13 @@ def test_non_loopback_bind_needs_the_token_it_generates(workspace: Workspace) ->
             assert "HttpOnly" in cookie
             assert "SameSite=Strict" in cookie
             assert browser.get("/api/v1/experiments").status_code == 200  # the cookie
+        with server.client() as browser:
+            # a page opened with ?token= comes back at its address without the token
+            opened = browser.get("/runs", params={"token": token, "status": "Failed"})
+            assert opened.status_code == 303
+            assert opened.headers["location"] == "/runs?status=Failed"
+            assert "runyard_token=" in opened.headers["set-cookie"]
+            assert browser.get("/api/v1/experiments").status_code == 200
             # the cookie alone cannot POST (a cross-site form would carry it): CSRF token too
             assert browser.post(f"/api/v1/runs/{run_id}/cancel").status_code == 403
             assert browser.post(f"/api/v1/runs/{run_id}/tags", json={"set": {"c": "d"}},

@@ -4,8 +4,9 @@ Rules (one ASGI middleware, in front of the API, the pages and the static files)
 - With a token (any bind that is not loopback has one; `--token` gives one on loopback
   too), every request carries it: `Authorization: Bearer TOKEN`, or the cookie
   `runyard_token` that a request with `?token=TOKEN` sets (HttpOnly, SameSite=Strict), so
-  a link with the token opens the pages once and they keep it. A missing or wrong token
-  is 401.
+  a link with the token opens the pages once and they keep it (a page asked for with
+  `?token=` is a redirect to its address without it, the cookie set: the token stays out
+  of the address bar and the history). A missing or wrong token is 401.
 - Without a token the server listens on loopback only and answers only requests whose
   Host is a loopback name (localhost, 127.0.0.1, [::1]): a page on another site that
   points its own DNS name at 127.0.0.1 (DNS rebinding) gets 403, not the run history.
@@ -27,7 +28,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl, quote, urlencode
 
 from fastapi import FastAPI
 
@@ -151,6 +152,18 @@ class AccessMiddleware:
             await self.app(scope, receive, send)
             return
         value = f"{COOKIE}={auth.token}; Path=/; HttpOnly; SameSite=Strict".encode()
+        if scope["method"] == "GET" and not scope["path"].startswith("/api/"):
+            # a page: answer with the same address without the token (kept out of the
+            # address bar and the history), setting the cookie on the way
+            rest = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode(
+                "latin-1"), keep_blank_values=True) if k != "token"]
+            location = quote(scope.get("root_path", "") + scope["path"]) + \
+                (f"?{urlencode(rest)}" if rest else "")
+            await send({"type": "http.response.start", "status": 303,
+                        "headers": [(b"location", location.encode("latin-1")),
+                                    (b"set-cookie", value), (b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
