@@ -532,6 +532,12 @@ def test_models_compute_and_compare(tab: Page, runs: Runs) -> None:
     assert "Failed" in table
     assert "Completed" in table
     page.wait_for_function("() => document.getElementById('charts').dataset.state === 'drawn'")
+    # three of the sweep's children: their parameters side by side, their curves overlaid
+    children = [c.id for c in runs.sweep.get_children()][:3]
+    page = tab.open("/compare?runs=" + ",".join(children))
+    assert page.locator("#compare tr.param").count() == 2  # --lr, --layers
+    page.wait_for_function("() => document.getElementById('charts').dataset.state === 'drawn'")
+    assert page.evaluate("() => Object.keys(runyard.charts.acc.series).length") == 3
     tab.shot("compare")
     tab.open("/compare?runs=" + runs.completed.id)
     assert "2 to 10 runs" in page.locator("#compare-problem").inner_text()
