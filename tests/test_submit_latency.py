@@ -426,3 +426,25 @@ def test_two_workspaces_share_a_server_and_keep_their_own_stores(
     for run, other in (runs, runs[::-1]):
         assert _forked_by(server, run) is not None
         assert run.id not in {r["id"] for r in other.workspace.store.list_runs()}
+
+
+@pytest.mark.slow
+def test_a_run_that_submits_runs_starts_no_fork_server_inside_its_tree(
+        experiment: Experiment, source: Callable[..., Path]) -> None:
+    # there the server would be re-parented below the run's keeper and die with the run
+    inner = Path(tempfile.mkdtemp(prefix="rz-"))
+    try:
+        code = textwrap.dedent(f"""
+            from runyard import Experiment, ScriptRunConfig, Workspace
+            ws = Workspace.from_config({str(experiment.workspace.path)!r})
+            child = Experiment(ws, "inner").submit(
+                ScriptRunConfig({str(source("print('inner')"))!r}, "train.py"))
+            child.wait_for_completion(raise_on_error=True, timeout_seconds=60)
+        """)
+        run = experiment.submit(ScriptRunConfig(
+            str(source(code)), "train.py",
+            environment_variables={"RUNYARD_ZYGOTE_DIR": str(inner)}))
+        run.wait_for_completion(raise_on_error=True, timeout_seconds=120)
+        assert os.listdir(inner) == []  # the inner submit went by exec, started no server
+    finally:
+        shutil.rmtree(inner, ignore_errors=True)
