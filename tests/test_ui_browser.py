@@ -399,8 +399,6 @@ def test_a_completed_run_page_shows_every_tab(tab: Page, runs: Runs) -> None:
     assert "hello from outputs" in page.locator("#preview").inner_text()
     page = tab.open(f"/runs/{runs.completed.id}/snapshot?path=train.py")
     assert "run.child_run" in page.locator(".preview").inner_text()
-    tab.open(f"/runs/{runs.completed.id}/outputs")
-    tab.shot("logs")
 
 
 def test_the_metrics_chart_draws_the_envelope_so_a_spike_shows(tab: Page, runs: Runs) -> None:
@@ -446,6 +444,8 @@ def test_a_distributed_run_shows_one_log_per_process(tab: Page, runs: Runs) -> N
     assert "I am worker 0" in texts["outputs"]
     assert "I am worker 1" in texts["outputs"]
     assert "worker_count" in texts["overview"]
+    tab.open(f"/runs/{runs.distributed.id}/outputs")
+    tab.shot("logs")
 
 
 def test_an_active_runs_log_follows_live(tab: Page, runs: Runs) -> None:

@@ -411,7 +411,9 @@ def _with_metrics(store: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]
 def _outputs(request: Request, context: dict[str, Any]) -> dict[str, Any]:
     run = context["run"]
     files = run.workspace.store.list_files(run.id)
-    logs = run._log_names()
+    from runyard._follow import SUPERVISOR_LOG
+
+    logs = sorted(run._log_names(), key=lambda n: (n == SUPERVISOR_LOG, n))  # processes first
     selected = request.query_params.get("path") or ""
     preview: dict[str, Any] | None = None
     names = {f["path"] for f in files}
