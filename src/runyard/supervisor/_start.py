@@ -19,7 +19,8 @@ on request; this module is its client:
   `$XDG_RUNTIME_DIR/runyard`, else `/tmp/runyard-<uid>`); the server also checks the
   peer's uid. Any doubt (no server yet, a folder that is not safe, a refusal, a stale
   server, no answer in time) falls back to exec, so a run always starts; the first
-  submit starts the server, in the background, for the next ones.
+  submit starts the server, in the background, for the next ones (unless it comes from
+  inside a run's process tree, where the server would die with that run).
 - The handshake is unambiguous: the new supervisor says `ready`, and runs only once this
   side answers `go`; without the `go` it exits, and this side starts one by exec.
 - `RUNYARD_ZYGOTE=0` turns the server off (every start by exec).
