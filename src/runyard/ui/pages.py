@@ -153,13 +153,49 @@ def _run_duration(row: Mapping[str, Any]) -> float | None:
     return None if end is None else max(0.0, end - start)
 
 
-def _last_scalars(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Each scalar metric's last value (in logging order)."""
-    last: dict[str, Any] = {}
-    for row in rows:
-        if row["kind"] == "s":
-            last[row["name"]] = row["value"] if row["value"] is not None else row["text"]
-    return last
+def _summaries(store: Any, run_ids: Iterable[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """{run id: {metric: its summary (points, min_value, max_value, last_value, ...)}} for
+    the numeric metrics of the runs, in one query: the store keeps these at ingest, so a
+    run of a million points costs one row a metric here, never a read of its points."""
+    import sqlalchemy as sa
+
+    from runyard.store import _schema as t
+
+    ids = list(dict.fromkeys(run_ids))
+    found: dict[str, dict[str, dict[str, Any]]] = {run_id: {} for run_id in ids}
+    if not ids:
+        return found
+    s = t.metric_summaries.c
+    with store.engine.connect() as conn:
+        for row in conn.execute(sa.select(t.metric_summaries).where(s.run_id.in_(ids))
+                                .order_by(s.name)):
+            found[row.run_id][row.name] = dict(row._mapping)
+    return found
+
+
+def _last_values(store: Any, run_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """{run id: {numeric metric: its latest value}}."""
+    return {run_id: {name: summary["last_value"] for name, summary in metrics.items()}
+            for run_id, metrics in _summaries(store, run_ids).items()}
+
+
+_NAMES = """
+WITH RECURSIVE names(name) AS (
+  SELECT MIN(name) FROM metrics WHERE run_id = :run
+  UNION ALL
+  SELECT (SELECT MIN(name) FROM metrics WHERE run_id = :run AND name > names.name)
+  FROM names WHERE names.name IS NOT NULL
+) SELECT name FROM names WHERE name IS NOT NULL
+"""
+
+
+def _metric_names(store: Any, run_id: str) -> list[str]:
+    """Every metric name of a run, walking the (run_id, name) index one name at a time
+    (a loose index scan: as many lookups as names, whatever the number of points)."""
+    import sqlalchemy as sa
+
+    with store.engine.connect() as conn:
+        return [row[0] for row in conn.execute(sa.text(_NAMES), {"run": run_id})]
 
 
 # -- experiments and runs -------------------------------------------------------------------
@@ -338,8 +374,10 @@ def run_tab(request: Request, run_id: str, tab: str) -> HTMLResponse:
         context["warnings"] = store.get_warnings(run_id)
         context["environment"] = _environment(context["config"])
     elif tab in ("metrics", "tables", "images"):
-        rows = store.get_metrics(run_id)
-        context.update(_metric_views(rows))
+        numeric = _summaries(store, [run_id])[run_id]
+        rows = [point for name in _metric_names(store, run_id) if name not in numeric
+                for point in store.get_metrics(run_id, name)]
+        context.update(_metric_views(numeric, rows))
     elif tab == "children":
         context["child_rows"] = _with_metrics(store, context["children"])
         context["child_metric_names"] = sorted({n for c in context["child_rows"]
@@ -361,8 +399,13 @@ def _environment(config: Mapping[str, Any]) -> Any:
     return None
 
 
-def _metric_views(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    scalars: dict[str, dict[str, Any]] = {}
+def _metric_views(numeric: Mapping[str, Mapping[str, Any]],
+                  rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the metrics, tables and images tabs show: the numeric metrics from their
+    summaries, everything else (text values, lists, rows, tables, images) from its points."""
+    scalars: dict[str, dict[str, Any]] = {
+        name: {"count": summary["points"], "last": summary["last_value"], "numeric": True}
+        for name, summary in numeric.items()}
     tables: dict[str, dict[str, list[Any]]] = {}
     images: dict[str, list[str]] = {}
     lists: dict[str, Any] = {}
@@ -372,7 +415,6 @@ def _metric_views(rows: list[dict[str, Any]]) -> dict[str, Any]:
             entry = scalars.setdefault(name, {"count": 0, "last": None, "numeric": False})
             entry["count"] += 1
             entry["last"] = row["value"] if row["value"] is not None else row["text"]
-            entry["numeric"] = entry["numeric"] or row["value"] is not None
         elif kind == "image":
             images.setdefault(name, []).append(json.loads(row["text"]))
         elif kind in ("row", "table"):
@@ -400,9 +442,10 @@ def _metric_views(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _with_metrics(store: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     result = []
+    last = _last_values(store, [row["id"] for row in rows])
     for row in rows:
         item = dict(row)
-        item["metric_values"] = _last_scalars(store.get_metrics(row["id"]))
+        item["metric_values"] = last[row["id"]]
         item["tags"] = store.get_tags(row["id"])
         result.append(item)
     return result
@@ -479,13 +522,13 @@ def _sweep(workspace: Workspace, context: dict[str, Any]) -> dict[str, Any]:
     name = primary.get("name")
     goal = str(primary.get("goal", "maximize")).lower()
     children = []
+    summaries = _summaries(workspace.store, [c["id"] for c in context["children"]])
     for child in context["children"]:
         tags = workspace.store.get_tags(child["id"])
-        values = [r["value"] for r in workspace.store.get_metrics(child["id"], name)
-                  if r["kind"] == "s" and r["value"] is not None] if name else []
-        best = None
-        if values:
-            best = max(values) if goal.startswith("max") else min(values)
+        summary = summaries[child["id"]].get(name) if name else None
+        best = None  # the child's best value over everything it logged, as v1's
+        if summary is not None:
+            best = summary["max_value"] if goal.startswith("max") else summary["min_value"]
         try:
             params = json.loads(tags.get(HYPERPARAMETERS_TAG) or "{}")
         except ValueError:
@@ -565,15 +608,16 @@ def compare_page(request: Request) -> HTMLResponse:
             except RunNotFoundError:
                 problem = f"no run with id {run_id}"
                 break
-            metrics = workspace.store.get_metrics(run_id)
             config = row["config"] or {}
             tags = workspace.store.get_tags(run_id)
-            runs.append({"row": row, "tags": tags, "last": _last_scalars(metrics),
+            runs.append({"row": row, "tags": tags, "last": {},
                          "arguments": config.get("arguments") or [],
                          "hyperparameters": _hyperparameters(tags),
                          "duration": _run_duration(row)})
-    metric_names = sorted({n for r in runs for n, v in r["last"].items()
-                           if isinstance(v, int | float)})
+    last = _last_values(workspace.store, [r["row"]["id"] for r in runs])
+    for run in runs:
+        run["last"] = last[run["row"]["id"]]
+    metric_names = sorted({n for r in runs for n in r["last"]})
     tag_keys = sorted({k for r in runs for k in r["tags"]})
     param_keys = sorted({k for r in runs for k in r["hyperparameters"]})
     return _render(request, "compare.html", nav="compare", runs=runs, problem=problem,
