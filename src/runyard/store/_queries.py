@@ -169,8 +169,8 @@ def search_runs(
     engine = _engine(store)
     r, e = t.runs.c, t.experiments.c
 
-    query = sa.select(t.runs, e.name.label("experiment")).join(
-        t.experiments, r.experiment_id == e.id)
+    # the filters and the sort work on narrow rows (ids); only the page's runs are read whole
+    query = sa.select(r.id).join(t.experiments, r.experiment_id == e.id)
     if experiment is not None:
         query = query.where(e.name == experiment)
     if status is not None:
@@ -191,6 +191,7 @@ def search_runs(
         query = query.join(latest, latest.c.run_id == r.id).where(
             _compare(latest.c.value, op, bound))
 
+    filtered = query
     now = time.time()
     sort: Any
     if key == "metric":
@@ -214,10 +215,13 @@ def search_runs(
 
     with engine.connect() as conn:
         total = int(conn.execute(sa.select(sa.func.count()).select_from(
-            query.subquery())).scalar_one())
-        rows = [dict(row._mapping) for row in
-                conn.execute(ordered.offset(offset).limit(limit))]
-        ids = [row["id"] for row in rows]
+            filtered.subquery())).scalar_one())
+        ids = list(conn.execute(ordered.offset(offset).limit(limit)).scalars())
+        found_rows = {row.id: dict(row._mapping) for row in conn.execute(
+            sa.select(t.runs, e.name.label("experiment"))
+            .join(t.experiments, r.experiment_id == e.id).where(r.id.in_(ids)))} \
+            if ids else {}
+        rows = [found_rows[i] for i in ids]
         run_tags: dict[str, dict[str, str | None]] = {i: {} for i in ids}
         values: dict[str, dict[str, float | None]] = {i: dict.fromkeys(columns) for i in ids}
         if ids:
@@ -291,7 +295,8 @@ def metric_series(store: AbstractStore, run_id: str, name: str, *, buckets: int 
             _from_blocks(conn, engine, series, summary, buckets, offset)
         else:
             _from_points(conn, engine, series, buckets, offset, rank,
-                         numbered=not summary.steps_complete)
+                         numbered=not summary.steps_complete,
+                         summary=summary if rank is None else None)
     return series
 
 
@@ -299,9 +304,8 @@ def _from_blocks(conn: sa.Connection, engine: sa.Engine, series: Series, summary
                  buckets: int, offset: float) -> None:
     b = t.metric_blocks.c
     where = (b.run_id == series.run_id, b.name == series.name)
-    lo, hi = (b.step_lo, b.step_hi) if series.x_mode == "step" else (b.time_lo, b.time_hi)
-    low, high = (float(v) - offset for v in conn.execute(
-        sa.select(sa.func.min(lo), sa.func.max(hi)).where(*where)).one())
+    lo = b.step_lo if series.x_mode == "step" else b.time_lo
+    low, high = _x_range(conn, series, offset)
     width = _width(series.x_mode, low, high, buckets)
     start = lo - offset if offset else lo
     bucket = _bucket_index(engine, start, series.x_mode, low, width, buckets).label("bucket")
@@ -321,8 +325,19 @@ def _from_blocks(conn: sa.Connection, engine: sa.Engine, series: Series, summary
     series.bucket_width = width
 
 
+def _x_range(conn: sa.Connection, series: Series, offset: float) -> tuple[float, float]:
+    """The smallest and largest x of the metric's points, from its blocks."""
+    b = t.metric_blocks.c
+    lo, hi = (b.step_lo, b.step_hi) if series.x_mode == "step" else (b.time_lo, b.time_hi)
+    low, high = conn.execute(sa.select(sa.func.min(lo), sa.func.max(hi)).where(
+        b.run_id == series.run_id, b.name == series.name)).one()
+    return float(low) - offset, float(high) - offset
+
+
 def _from_points(conn: sa.Connection, engine: sa.Engine, series: Series, buckets: int,
-                 offset: float, rank: int | None, numbered: bool) -> None:
+                 offset: float, rank: int | None, numbered: bool,
+                 summary: Any | None) -> None:
+    """From the points themselves (`summary`, when given, saves a pass over them)."""
     m = t.metrics.c
     where = [m.run_id == series.run_id, m.name == series.name, m.kind == "s",
              m.value.is_not(None)]
@@ -340,9 +355,13 @@ def _from_points(conn: sa.Connection, engine: sa.Engine, series: Series, buckets
     else:
         source = sa.select(p.id, p.value, (p.time - offset).label("x")).subquery("timed")
     c = source.c
-    total, low, high, smallest, largest = conn.execute(sa.select(
-        sa.func.count(), sa.func.min(c.x), sa.func.max(c.x), sa.func.min(c.value),
-        sa.func.max(c.value)).where(c.x.is_not(None))).one()
+    if summary is not None:
+        total, smallest, largest = summary.points, summary.min_value, summary.max_value
+        low, high = _x_range(conn, series, offset)
+    else:
+        total, low, high, smallest, largest = conn.execute(sa.select(
+            sa.func.count(), sa.func.min(c.x), sa.func.max(c.x), sa.func.min(c.value),
+            sa.func.max(c.value)).where(c.x.is_not(None))).one()
     if not total:
         return
     series.total = int(total)

@@ -1,0 +1,439 @@
+"""The run browser at scale: runyard's queries and REST API against MLflow 3.17.2's server.
+
+Usage: .venv/bin/python bench/ui.py [--quick] [--skip-mlflow] [--runs N] [--mlflow-runs N]
+                                    [--points N] [--repeats N]
+
+Loads, into a fresh workspace in a temporary folder, N runs with 5 metrics of 10 points
+each (one run in ten lacks "accuracy") and one run with one metric of --points points;
+the same data goes into MLflow's own server (`mlflow server`, SQLite, 1 worker, on a free
+port of 127.0.0.1, from bench/.venv-mlflow), with --mlflow-runs runs (fewer by default:
+loading is MLflow's slow part). Then, same invocation, median of --repeats after one
+warm-up: the first page of 100 runs sorted by a metric (runyard's `search_runs`, its
+`/api/v1/runs`, MLflow's `runs/search`), and the big metric as a chart (runyard's
+`metric_series` and `/api/v1/runs/{id}/metrics/series` with 1,000 buckets; MLflow's
+`metrics/get-history` and its sampled `get-history-bulk-interval`, 1,000 points), with
+the bytes each sends. Prints one markdown table. Everything lives in the temporary folder
+(removed at the end); the only processes stopped are the servers started here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from _common import say
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+METRICS = ("loss", "accuracy", "lr", "grad_norm", "throughput")
+POINTS_PER_METRIC = 10
+PAGE = 100
+BUCKETS = 1000
+SIZES = {"full": {"runs": 10_000, "mlflow_runs": 1_000, "points": 1_000_000, "repeats": 5},
+         "quick": {"runs": 1_000, "mlflow_runs": 200, "points": 100_000, "repeats": 3}}
+MLFLOW_BATCH = 1000  # MLflow's limit of metrics per log-batch request
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http(method: str, url: str, body: Any = None, timeout: float = 600) -> tuple[Any, int]:
+    """(the decoded JSON answer, the bytes of its body)."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        raw = response.read()
+    return json.loads(raw), len(raw)
+
+
+def timed(call: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    """(median seconds of `repeats` calls after one warm-up, the last answer)."""
+    answer = call()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        answer = call()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), answer
+
+
+def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited {process.returncode} before answering")
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def dataset(runs: int, seed: int = 0) -> list[dict[str, list[float]]]:
+    """Each run's metrics: {name: 10 values}; one run in ten has no "accuracy"."""
+    rng = random.Random(seed)
+    data = []
+    for index in range(runs):
+        metrics = {name: [rng.random() for _ in range(POINTS_PER_METRIC)] for name in METRICS}
+        if index % 10 == 9:
+            del metrics["accuracy"]
+        data.append(metrics)
+    return data
+
+
+def big_values(points: int, seed: int = 1) -> list[float]:
+    rng = random.Random(seed)
+    values = [rng.random() for _ in range(points)]
+    values[rng.randrange(points)] = 100.0  # one spike: the envelope must show it
+    return values
+
+
+# -- runyard ------------------------------------------------------------------------------
+def load_runyard(root: Path, data: list[dict[str, list[float]]],
+                 big: list[float]) -> tuple[Any, str, dict[str, float]]:
+    """Straight into the store, not by submitting scripts: the runs' rows (Completed, with
+    their status events and a tag) in one transaction through the store's tables, their
+    points by `store.insert_metrics` in batches of 100 runs' points (as the ingest stores
+    them, so the metric summaries are made the same way)."""
+    from runyard.store import _schema as t
+    from runyard.store.base import metric_row
+    from runyard.workspace import Workspace
+
+    workspace = Workspace.create("bench-ui", root / "workspace")
+    store = workspace.store
+    started = time.perf_counter()
+    experiment_id = store.ensure_experiment("bench-ui")
+    now = time.time()
+    runs, events, tags = [], [], []
+    for index in range(len(data)):
+        run_id = f"bench_{index:05d}"
+        begun = now + index
+        runs.append({"id": run_id, "experiment_id": experiment_id, "number": index + 1,
+                     "display_name": f"trial {index}", "status": "Completed",
+                     "compute_target": "local", "created_at": begun, "start_time": begun,
+                     "end_time": begun + 10 + index % 50})
+        events += [{"run_id": run_id, "status": s, "time": begun + d}
+                   for s, d in (("Running", 0), ("Completed", 10))]
+        tags.append({"run_id": run_id, "key": "lr_schedule",
+                     "value": ("cosine", "step", "linear")[index % 3]})
+    with store.engine.begin() as conn:  # type: ignore[attr-defined]
+        conn.execute(t.runs.insert(), runs)
+        conn.execute(t.status_events.insert(), events)
+        conn.execute(t.tags.insert(), tags)
+    rows: list[Any] = []
+    for index, metrics in enumerate(data):
+        run_id = f"bench_{index:05d}"
+        for name, values in metrics.items():
+            rows.extend(metric_row((run_id, name, "s", step, value, None, now + step, 0))
+                        for step, value in enumerate(values))
+        if index % 100 == 99:
+            store.insert_metrics(rows)
+            rows.clear()
+    store.insert_metrics(rows)
+    runs_s = time.perf_counter() - started
+    big_id = "bench_big"
+    store.create_run(big_id, "bench-ui", compute_target="local", config=None,
+                     snapshot_id=None, display_name="one million points", status="Running")
+    started = time.perf_counter()
+    batch = 50_000
+    for start in range(0, len(big), batch):
+        store.insert_metrics([metric_row((big_id, "loss", "s", start + i, value, None,
+                                          now + (start + i) * 0.001, 0))
+                              for i, value in enumerate(big[start:start + batch])])
+    big_s = time.perf_counter() - started
+    store.set_status(big_id, "Completed")
+    return workspace, big_id, {"runs_s": runs_s, "big_s": big_s}
+
+
+def start_runyard_ui(workspace_path: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    command = [sys.executable, "-m", "runyard.cli", "ui", "--workspace", str(workspace_path),
+               "--port", str(port)]
+    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    wait_http(f"{base}/api/v1/experiments", process, 60)
+    return process, base
+
+
+def measure_runyard(workspace: Any, big_id: str, repeats: int, results: dict[str, Any],
+                    tmp: Path) -> None:
+    from runyard.store import _queries
+
+    store = workspace.store
+    columns = list(METRICS)
+    seconds, page = timed(lambda: _queries.search_runs(
+        store, order_by="-metric:loss", limit=PAGE, metric_columns=columns), repeats)
+    results["page_fn_s"] = seconds
+    results["page_total"] = page.total
+    seconds, _unsorted = timed(lambda: _queries.search_runs(store, order_by="-start",
+                                                           limit=PAGE), repeats)
+    results["page_fn_unsorted_s"] = seconds
+    seconds, series = timed(lambda: _queries.metric_series(store, big_id, "loss",
+                                                           buckets=BUCKETS), repeats)
+    results["series_fn_s"] = seconds
+    results["series_buckets"] = len(series.x)
+    results["series_max"] = series.overall_max
+    results["series_bucket_max"] = max(series.max)
+    say(f"  runyard functions: page {results['page_fn_s'] * 1000:.1f} ms (unsorted "
+        f"{results['page_fn_unsorted_s'] * 1000:.1f} ms), series "
+        f"{results['series_fn_s'] * 1000:.1f} ms ({len(series.x)} buckets)")
+    try:
+        process, base = start_runyard_ui(workspace.path, tmp / "runyard-ui.log")
+    except Exception as e:  # the API's absence must not cost the other rows
+        results["api_problem"] = f"runyard ui did not start: {e}"
+        say(f"  {results['api_problem']}")
+        return
+    try:
+        query = urllib.parse.urlencode([("sort", "metric:loss"), ("order", "desc"),
+                                        ("limit", PAGE)] + [("columns", c) for c in columns])
+        seconds, (_answer, size) = timed(lambda: http("GET", f"{base}/api/v1/runs?{query}"),
+                                        repeats)
+        results["page_api_s"], results["page_api_bytes"] = seconds, size
+        url = (f"{base}/api/v1/runs/{big_id}/metrics/series?"
+               + urllib.parse.urlencode({"name": "loss", "buckets": BUCKETS}))
+        seconds, (_answer, size) = timed(lambda: http("GET", url), repeats)
+        results["series_api_s"], results["series_api_bytes"] = seconds, size
+        say(f"  runyard API: page {results['page_api_s'] * 1000:.1f} ms, series "
+            f"{results['series_api_s'] * 1000:.1f} ms, {size:,} bytes")
+    finally:
+        stop(process)
+
+
+# -- MLflow -------------------------------------------------------------------------------
+def start_mlflow(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+    folder = tmp / "mlflow"
+    folder.mkdir()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MLFLOW_", "RUNYARD_")) and k != "VIRTUAL_ENV"}
+    env.update({"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"})
+    command = [str(BENCH / ".venv-mlflow" / "bin" / "mlflow"), "server",
+               "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
+               "--default-artifact-root", str(folder / "artifacts"),
+               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    process = subprocess.Popen(command, cwd=folder, env=env, stdin=subprocess.DEVNULL,
+                               stdout=(folder / "server.log").open("wb"),
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    wait_http(f"{base}/health", process, 180)
+    return process, base
+
+
+def measure_mlflow(data: list[dict[str, list[float]]], big: list[float], repeats: int,
+                   results: dict[str, Any], tmp: Path, get_history: bool) -> None:
+    process, base = start_mlflow(tmp)
+    api = f"{base}/api/2.0/mlflow"
+    try:
+        experiment = http("POST", f"{api}/experiments/create",
+                          {"name": "bench-ui"})[0]["experiment_id"]
+        now_ms = int(time.time() * 1000)
+        started = time.perf_counter()
+        for index, metrics in enumerate(data):
+            run = http("POST", f"{api}/runs/create", {
+                "experiment_id": experiment, "run_name": f"trial {index}",
+                "start_time": now_ms,
+                "tags": [{"key": "lr_schedule",
+                          "value": ("cosine", "step", "linear")[index % 3]}]})[0]
+            run_id = run["run"]["info"]["run_id"]
+            points = [{"key": name, "value": value, "timestamp": now_ms + step * 1000,
+                       "step": step}
+                      for name, values in metrics.items() for step, value in enumerate(values)]
+            http("POST", f"{api}/runs/log-batch", {"run_id": run_id, "metrics": points})
+            http("POST", f"{api}/runs/update", {"run_id": run_id, "status": "FINISHED",
+                                                "end_time": now_ms})
+            if index % 200 == 199:
+                say(f"  [mlflow] {index + 1:,} runs in {time.perf_counter() - started:.0f} s")
+        results["mlflow_runs_s"] = time.perf_counter() - started
+        big_id = http("POST", f"{api}/runs/create", {
+            "experiment_id": experiment, "run_name": "one million points",
+            "start_time": now_ms})[0]["run"]["info"]["run_id"]
+        started = time.perf_counter()
+        for start in range(0, len(big), MLFLOW_BATCH):
+            http("POST", f"{api}/runs/log-batch", {"run_id": big_id, "metrics": [
+                {"key": "loss", "value": value, "timestamp": now_ms + (start + i),
+                 "step": start + i} for i, value in enumerate(big[start:start + MLFLOW_BATCH])]})
+        results["mlflow_big_s"] = time.perf_counter() - started
+        say(f"  [mlflow] loaded {len(data):,} runs in {results['mlflow_runs_s']:.1f} s, "
+            f"{len(big):,} points in {results['mlflow_big_s']:.1f} s")
+        search = {"experiment_ids": [experiment], "max_results": PAGE,
+                  "order_by": ["metrics.loss DESC"]}
+        seconds, (answer, size) = timed(lambda: http("POST", f"{api}/runs/search", search),
+                                        repeats)
+        results["mlflow_page_s"], results["mlflow_page_bytes"] = seconds, size
+        seconds, _ = timed(lambda: http("POST", f"{api}/runs/search", {
+            "experiment_ids": [experiment], "max_results": PAGE}), repeats)
+        results["mlflow_page_unsorted_s"] = seconds
+        say(f"  [mlflow] runs/search sorted {results['mlflow_page_s'] * 1000:.0f} ms, "
+            f"unsorted {results['mlflow_page_unsorted_s'] * 1000:.0f} ms")
+        sampled = (f"{base}/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval?"
+                   + urllib.parse.urlencode({"run_ids": big_id, "metric_key": "loss",
+                                             "max_results": BUCKETS}))
+        seconds, (answer, size) = timed(lambda: http("GET", sampled), repeats)
+        results["mlflow_sampled_s"], results["mlflow_sampled_bytes"] = seconds, size
+        results["mlflow_sampled_points"] = len(answer.get("metrics", []))
+        results["mlflow_sampled_max"] = max(
+            (m["value"] for m in answer.get("metrics", [])), default=None)
+        say(f"  [mlflow] sampled history {seconds * 1000:.0f} ms, "
+            f"{results['mlflow_sampled_points']} points, {size:,} bytes")
+        if get_history:  # one call: it is the slow one (51 s for 1M points, per issue 15)
+            url = (f"{api}/metrics/get-history?"
+                   + urllib.parse.urlencode({"run_id": big_id, "metric_key": "loss"}))
+            started = time.perf_counter()
+            answer, size = http("GET", url, timeout=900)
+            results["mlflow_history_s"] = time.perf_counter() - started
+            results["mlflow_history_bytes"] = size
+            results["mlflow_history_points"] = len(answer.get("metrics", []))
+            say(f"  [mlflow] full history {results['mlflow_history_s']:.1f} s, "
+                f"{results['mlflow_history_points']:,} points, {size:,} bytes")
+    finally:
+        stop(process)
+
+
+# -- the report ---------------------------------------------------------------------------
+def ms(seconds: float | None) -> str:
+    return "n/a" if seconds is None else (f"{seconds * 1000:,.1f} ms" if seconds < 10
+                                          else f"{seconds:,.1f} s")
+
+
+def report(r: dict[str, Any], size: dict[str, int]) -> str:
+    def row(measure: str, ours: str, anchor: str, target: str, met: bool | None) -> str:
+        verdict = "n/a" if met is None else ("yes" if met else "NO")
+        return f"| {measure} | {ours} | {anchor} | {target} | {verdict} |"
+
+    mr, n_big = size["mlflow_runs"], size["points"]
+    get = r.get
+    lines = [
+        "| measure | runyard | MLflow 3.17.2 server | target | met? |",
+        "|---|---|---|---|---|",
+        row(f"load {size['runs']:,} runs × 5 metrics × {POINTS_PER_METRIC} points "
+            f"(MLflow: {mr:,} runs)",
+            ms(get("runs_s")) + (f" ({get('runs_s') / size['runs'] * 1000:.2f} ms a run)"
+                                 if get("runs_s") else ""),
+            ms(get("mlflow_runs_s")) + (f" ({get('mlflow_runs_s') / mr * 1000:.1f} ms a run)"
+                                        if get("mlflow_runs_s") else ""), "", None),
+        row(f"load one metric of {n_big:,} points", ms(get("big_s")) + (
+            f" ({n_big / get('big_s'):,.0f} points/s)" if get("big_s") else ""),
+            ms(get("mlflow_big_s")) + (f" ({n_big / get('mlflow_big_s'):,.0f} points/s)"
+                                       if get("mlflow_big_s") else ""), "", None),
+        row(f"first page of {PAGE} runs sorted by a metric, server function",
+            ms(get("page_fn_s")), "", "< 300 ms",
+            None if get("page_fn_s") is None else get("page_fn_s") < 0.3),
+        row(f"first page of {PAGE} runs sorted by a metric, HTTP (runyard /api/v1/runs; "
+            "MLflow runs/search)", ms(get("page_api_s")), ms(get("mlflow_page_s")),
+            "< 300 ms", None if get("page_api_s") is None else get("page_api_s") < 0.3),
+        row(f"first page of {PAGE} runs unsorted (newest first), server function / "
+            "MLflow runs/search", ms(get("page_fn_unsorted_s")),
+            ms(get("mlflow_page_unsorted_s")), "", None),
+        row(f"{n_big:,}-point metric as {BUCKETS:,} buckets, server function",
+            ms(get("series_fn_s")), "", "< 200 ms",
+            None if get("series_fn_s") is None else get("series_fn_s") < 0.2),
+        row(f"{n_big:,}-point metric, HTTP: runyard series ({BUCKETS:,} buckets, exact "
+            f"min/max) vs MLflow get-history-bulk-interval ({BUCKETS:,} points)",
+            ms(get("series_api_s")) + (f", {get('series_api_bytes'):,} B"
+                                       if get("series_api_bytes") else ""),
+            ms(get("mlflow_sampled_s")) + (f", {get('mlflow_sampled_bytes'):,} B"
+                                           if get("mlflow_sampled_bytes") else ""),
+            "< 200 ms", None if get("series_api_s") is None else get("series_api_s") < 0.2),
+        row(f"{n_big:,}-point metric, MLflow get-history (every point)", "",
+            ms(get("mlflow_history_s")) + (f", {get('mlflow_history_bytes'):,} B"
+                                           if get("mlflow_history_bytes") else ""), "", None),
+        row("the spike (100.0) in the chart's data", "yes" if get("series_bucket_max") == 100.0
+            else "NO", "n/a" if get("mlflow_sampled_max") is None else
+            ("yes" if get("mlflow_sampled_max") == 100.0 else "no"), "shown", None
+            if get("series_bucket_max") is None else get("series_bucket_max") == 100.0),
+    ]
+    notes = [f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}, Python "
+             f"{platform.python_version()}; medians of {size['repeats']} calls after a "
+             "warm-up (MLflow's get-history: one call); HTTP times are the client's on "
+             f"loopback; load average at the end {os.getloadavg()[0]:.1f}."]
+    for key in ("api_problem", "mlflow_problem"):
+        if get(key):
+            notes.append(str(get(key)))
+    return "\n".join(lines) + "\n\n" + "\n".join(notes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="1,000 runs, 100,000 points, 200 MLflow runs, 3 repeats")
+    parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--runs", type=int)
+    parser.add_argument("--mlflow-runs", type=int)
+    parser.add_argument("--points", type=int)
+    parser.add_argument("--repeats", type=int)
+    parser.add_argument("--no-get-history", action="store_true",
+                        help="skip MLflow's full get-history call (the slowest)")
+    args = parser.parse_args(argv)
+    size = dict(SIZES["quick" if args.quick else "full"])
+    for key in ("runs", "mlflow_runs", "points", "repeats"):
+        if getattr(args, key) is not None:
+            size[key] = getattr(args, key)
+    results: dict[str, Any] = {}
+    tmp = Path(tempfile.mkdtemp(prefix="runyard-bench-ui-"))
+    try:
+        data, big = dataset(size["runs"]), big_values(size["points"])
+        say(f"[1/2] runyard: loading {size['runs']:,} runs and {size['points']:,} points")
+        workspace, big_id, loaded = load_runyard(tmp, data, big)
+        results.update(loaded)
+        say(f"  loaded in {loaded['runs_s']:.1f} s + {loaded['big_s']:.1f} s")
+        measure_runyard(workspace, big_id, size["repeats"], results, tmp)
+        workspace.store.close()
+        if args.skip_mlflow:
+            results["mlflow_problem"] = "MLflow: skipped (--skip-mlflow)"
+        elif not (BENCH / ".venv-mlflow" / "bin" / "mlflow").is_file():
+            from run import ensure_mlflow_venv  # bench/run.py's virtualenv, made if missing
+
+            problem = ensure_mlflow_venv()
+            if problem:
+                results["mlflow_problem"] = f"MLflow: {problem}"
+        if "mlflow_problem" not in results:
+            say(f"[2/2] MLflow: loading {size['mlflow_runs']:,} runs and "
+                f"{size['points']:,} points into its server")
+            try:
+                measure_mlflow(data[:size["mlflow_runs"]], big, size["repeats"], results,
+                               tmp, not args.no_get_history)
+            except Exception as e:
+                results["mlflow_problem"] = f"MLflow failed: {type(e).__name__}: {e}"
+                say(results["mlflow_problem"])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print()
+    print(report(results, size))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
