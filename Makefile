@@ -58,6 +58,7 @@ bench: install
 	$(PY) bench/ray.py
 	$(PY) bench/slurm.py
 	$(PY) bench/hyperdrive.py
+	$(PY) bench/ui.py
 
 clean:
 	rm -rf $(VENV) bench/.venv-* .pytest_cache .mypy_cache .ruff_cache demo-workspace
