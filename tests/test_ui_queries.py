@@ -336,3 +336,15 @@ def test_a_failed_insert_leaves_no_summary_behind(store: SqlStore) -> None:
     page = q.search_runs(store, metric_columns=["loss"])
     assert page.runs[0]["metrics"] == {"loss": 1.0}
     assert q.metric_series(store, "r", "loss").total == 1
+
+
+def test_metric_names_count_each_metric(store: SqlStore) -> None:
+    make_run(store, "r")
+    store.insert_metrics([point("r", "loss", s, 1.0) for s in range(3)] +
+                         [point("r", "image", None, None, kind="image", text="{}"),
+                          point("r", "note", None, None, text="hello")])
+    assert q.metric_names(store, "r") == [
+        {"name": "image", "kind": "image", "count": 1},
+        {"name": "loss", "kind": "s", "count": 3},
+        {"name": "note", "kind": "s", "count": 1}]
+    assert q.metric_names(store, "absent") == []

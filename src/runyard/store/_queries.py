@@ -389,3 +389,18 @@ def _from_points(conn: sa.Connection, engine: sa.Engine, series: Series, buckets
         series.mean.append(float(found[4]) if found[4] is not None else math.nan)
         series.count.append(int(found[5]))
     series.bucket_width = width
+
+
+def metric_names(store: AbstractStore, run_id: str) -> list[dict[str, Any]]:
+    """[{"name", "kind", "count"}] for each metric of a run, by name, counted in SQL (a
+    metric logged as several kinds shows the kind of most of its points)."""
+    engine = _engine(store)
+    m = t.metrics.c
+    counts: dict[str, dict[str, int]] = {}
+    with engine.connect() as conn:
+        for name, kind, count in conn.execute(
+                sa.select(m.name, m.kind, sa.func.count()).where(m.run_id == run_id)
+                .group_by(m.name, m.kind)):
+            counts.setdefault(name, {})[kind] = int(count)
+    return [{"name": name, "kind": max(kinds, key=lambda k: (kinds[k], k == "s")),
+             "count": sum(kinds.values())} for name, kinds in sorted(counts.items())]
