@@ -11,9 +11,11 @@ Two ways to have one:
 - attached (`address="http://head:8265"`, the dashboard's address, as `ray job submit`
   takes it): an existing cluster, scaled by its own autoscaler; runyard only submits.
 
-Ray does the scheduling, placement and node management; runyard asks it for a placement
-group per run (see `runyard.compute.ray_executor`). Nothing here imports ray at import time:
-submitting talks to the Jobs REST API with the standard library.
+Ray does the scheduling, placement and node management. A run whose plan fits one node
+(on an owned cluster with room for it) is a *direct* job: the job's entrypoint resources
+hold the node and its supervisor starts the processes itself; any other run's supervisor
+asks Ray for a placement group (see `runyard.compute.ray_executor`). Nothing here imports
+ray at import time: submitting talks to the Jobs REST API with the standard library.
 
 Three modules: this one, the target (`RayCompute`: configuration, status, what a run asks
 of the cluster, submitting the run's supervisor); `_ray_nodes`, an owned cluster's nodes
