@@ -550,3 +550,28 @@ def test_azureml_train_hyperdrive_is_runyards_hyperdrive(tmp_path: Path) -> None
         v1.HyperDriveConfig(**arguments, debug_flag=True)  # type: ignore[arg-type]
     with pytest.raises(NotSupportedError, match="no pipelines"):
         v1.HyperDriveConfig(**arguments, pipeline=object())  # type: ignore[arg-type]
+
+
+def test_inside_a_run_no_fork_server_starts_and_the_reason_says_so() -> None:
+    """A sweep's driver (a process inside a run) starting a trial with no fork server
+    running falls back to exec and starts no server; the reason it gives says that."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="ryz", dir="/tmp"))  # a short socket path
+    code = ("import os, sys\n"
+            "from runyard.supervisor import _start\n"
+            "env = dict(os.environ, RUNYARD_ZYGOTE_DIR=sys.argv[1])\n"
+            "print(_start._inside_a_run())\n"
+            "print(_start._through_server(['true'], env, os.devnull))\n")
+    try:
+        # a process whose command line holds `runyard.supervisor` counts as a supervisor
+        shown = subprocess.run([sys.executable, "-c", code, str(folder), "runyard.supervisor"],
+                               capture_output=True, text=True, timeout=60, check=True).stdout
+        assert shown.splitlines() == [
+            "True", "no fork server yet (none is started from inside a run)"]
+        time.sleep(0.5)
+        assert not list(folder.iterdir())   # no server was started: no socket, no lock
+    finally:
+        for path in folder.iterdir():
+            path.unlink()
+        folder.rmdir()

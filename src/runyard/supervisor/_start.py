@@ -147,6 +147,8 @@ def _through_server(argv: list[str], env: dict[str, str], log_path: str) -> str 
         try:
             connection.connect(str(sock_path))
         except (FileNotFoundError, ConnectionRefusedError):
+            if _inside_a_run():  # _spawn_server starts none from there
+                return "no fork server yet (none is started from inside a run)"
             _spawn_server(folder, key, lock_path, env)
             return "no fork server yet (starting one for the next runs)"
         connection.settimeout(READY_TIMEOUT_SECONDS)
