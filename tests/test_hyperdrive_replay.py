@@ -17,6 +17,7 @@ from runyard.hyperdrive import (
     parse_policy,
     replay,
 )
+from runyard.hyperdrive.replay import why_savings_unknown
 
 
 def _child(run_id, values, start=0.0, every=10.0, status="Completed"):
@@ -131,8 +132,67 @@ def test_the_parents_own_savings_are_estimated_from_children_that_ran_to_the_end
     children = [_child("a", [0.1] * 10), _child("b", [0.2] * 10),
                 _child("c", [0.3] * 4, every=5.0, status="Canceled"),   # 4 of 10, 5 s each
                 _child("d", [0.4] * 2, status="Failed")]                # not the policy's
-    assert estimate_policy_savings(children, stopped={"c"}) == 30.0
+    # c logged 4 values; a and b ran 60 s after their 4th value (40 s) to their end (100 s)
+    assert estimate_policy_savings(children, stopped={"c"}) == 60.0
     assert estimate_policy_savings([children[2]], stopped={"c"}) is None
+
+
+def _startup_child(run_id, startup, values, every=1.0, tail=1.0, status="Completed"):
+    """A child that starts at 0, spends `startup` s before its first value, then logs a
+    value every `every` s and ends `tail` s after its last."""
+    times = tuple(startup + every * i for i in range(len(values)))
+    return ChildHistory(run_id, tuple(values), times, 0.0, times[-1] + tail, status)
+
+
+# MNIST-like: 30-40 s of TensorFlow's start, then four epochs of about a second each
+FULL = [_startup_child("f0", 31.0, [0.9] * 4),                  # 2nd value at 32, ends at 35
+        _startup_child("f1", 40.0, [0.95] * 4, every=2.0),      # 2nd at 42, ends at 47
+        _startup_child("f2", 35.0, [0.92] * 4, tail=2.0)]       # 2nd at 36, ends at 40
+
+
+def test_the_parents_savings_count_no_startup_when_it_dominates():
+    # three children stopped after their 2nd value, their cancel effective 0.5 s later
+    stopped = [_startup_child(f"s{n}", 30.0 + n, [0.1, 0.1], tail=0.5, status="Canceled")
+               for n in range(3)]
+    children = [*FULL, *stopped]
+    names = {c.run_id for c in stopped}
+    # from the 2nd value to the end: f0 3 s, f1 5 s, f2 4 s; median 4 s, less the 0.5 s
+    # each stopped child ran after its 2nd value: 3.5 s each (spreading each stopped
+    # child's ~31 s over its 2 values, the old estimate, said ~32 s each)
+    assert estimate_policy_savings(children, stopped=names) == pytest.approx(3 * 3.5)
+    # only the children that logged k values count: after its 4th value, f0 ran 1 s,
+    # f1 1 s, f2 2 s (median 1 s)
+    late = _startup_child("late", 30.0, [0.1] * 4, tail=0.25, status="Canceled")
+    assert estimate_policy_savings([*FULL, late], stopped={"late"}) == pytest.approx(0.75)
+    # a stopped child that logged no value: the median length of a full child (40 s)
+    early = ChildHistory("early", (), (), 0.0, 12.0, "Canceled")
+    assert estimate_policy_savings([*FULL, early], stopped={"early"}) == pytest.approx(28.0)
+
+
+def test_the_parents_savings_are_unknown_when_no_finished_child_says_how_long():
+    many = _startup_child("many", 30.0, [0.1] * 5, status="Canceled")   # more than f*
+    assert estimate_policy_savings([*FULL, many], stopped={"many"}) is None
+    assert why_savings_unknown([*FULL, many], {"many"}) == (
+        "no child that ran to the end logged 5 value(s) of the primary metric, as a "
+        "stopped child did")
+    alone = _startup_child("s", 30.0, [0.1, 0.1], status="Canceled")
+    failed = _startup_child("x", 30.0, [0.2] * 4, status="Failed")   # did not run to the end
+    assert estimate_policy_savings([alone, failed], stopped={"s"}) is None
+    assert why_savings_unknown([alone, failed], {"s"}) == "no child ran to the end"
+
+
+def test_replay_saves_each_stopped_childs_own_remaining_seconds_exactly():
+    """Replay stops children that ran to the end: it knows their real end, so what a stop
+    saves is that child's own rest, startup never counted."""
+    bad = [_startup_child("b0", 30.0, [0.1] * 4), _startup_child("b1", 38.0, [0.2] * 4,
+                                                                  every=3.0, tail=4.0)]
+    report = replay(BanditPolicy(evaluation_interval=2, slack_factor=0.1), [*FULL, *bad],
+                    "maximize")
+    assert [(s.run_id, s.interval, s.time, s.seconds_saved) for s in report.stopped] == [
+        ("b0", 2, 31.0, 3.0),       # its 2nd value at 31 s, its end at 34 s
+        ("b1", 2, 41.0, 10.0)]      # its 2nd value at 41 s, its end at 51 s (44 + 3 + 4)
+    assert report.compute_seconds == 35 + 47 + 40 + 34 + 51
+    assert report.compute_seconds_saved == 13.0
 
 
 # -- the CLI form ---------------------------------------------------------------------------

@@ -185,23 +185,53 @@ def estimate_policy_savings(children: Iterable[ChildHistory],
                             stopped: Collection[str]) -> float | None:
     """Compute-seconds a sweep's own policy saved, against running every child to the end.
 
-    A stopped child's full length is estimated from the children that ran to the end
-    (status Completed, not stopped): the median number of values they logged, at the
-    stopped child's own seconds per value. None when no child ran to the end.
+    The children that ran to the end (status Completed, not in `stopped`) say how long a
+    child goes on after its k-th value of the primary metric: for a stopped child that
+    logged k values, the saving is the median, over those of them that logged at least k
+    values, of the seconds from their k-th value to their end, less what the stopped
+    child itself ran after its k-th value (until its cancel took effect). So a long
+    startup (a framework's import, a data load) is never counted as saved: it lies before
+    the first value. A stopped child that logged no value is counted as the median
+    length of the children that ran to the end, less its own. None ("unknown") when no
+    child ran to the end, or none of them logged as many values as a stopped child
+    (`why_savings_unknown` says which).
+
+    Example (30 s of startup, then a value a second; `s` stopped after 2 values):
+        >>> full = [ChildHistory(f"f{n}", (0.9,) * 4, (31, 32, 33, 34), 0, 35)
+        ...         for n in range(2)]
+        >>> s = ChildHistory("s", (0.1, 0.1), (31, 32), 0, 32.5, "Canceled")
+        >>> estimate_policy_savings([*full, s], stopped={"s"})   # (35 - 32) - (32.5 - 32)
+        2.5
     """
     children = list(children)
-    full = [c for c in children if c.run_id not in stopped and c.status == "Completed"
-            and c.values]
+    full = [c for c in children if c.run_id not in stopped and c.status == "Completed"]
     if not full:
         return None
-    full_length = statistics.median(len(c.values) for c in full)
     saved = 0.0
     for child in children:
-        if child.run_id not in stopped or not child.values:
+        if child.run_id not in stopped:
             continue
-        per_value = child.seconds / len(child.values)
-        saved += max(0.0, (full_length - len(child.values)) * per_value)
+        k = len(child.values)
+        if k == 0:
+            saved += max(0.0, statistics.median(c.seconds for c in full) - child.seconds)
+            continue
+        reached = [c for c in full if len(c.values) >= k]
+        if not reached:
+            return None
+        rest = statistics.median(c.end_time - c.times[k - 1] for c in reached)
+        saved += max(0.0, rest - (child.end_time - child.times[k - 1]))
     return saved
+
+
+def why_savings_unknown(children: Iterable[ChildHistory], stopped: Collection[str]) -> str:
+    """Why `estimate_policy_savings` gives None for these children, in words."""
+    children = list(children)
+    full = [c for c in children if c.run_id not in stopped and c.status == "Completed"]
+    if not full:
+        return "no child ran to the end"
+    most = max((len(c.values) for c in children if c.run_id in stopped), default=0)
+    return (f"no child that ran to the end logged {most} value(s) of the primary metric, "
+            f"as a stopped child did")
 
 
 # -- the CLI's policy form ----------------------------------------------------------------

@@ -358,7 +358,11 @@ class SweepDriver(RunDriver):
 
     # -- the end -----------------------------------------------------------------------------
     def _record_results(self) -> None:
-        from runyard.hyperdrive.replay import ChildHistory, estimate_policy_savings
+        from runyard.hyperdrive.replay import (
+            ChildHistory,
+            estimate_policy_savings,
+            why_savings_unknown,
+        )
 
         histories = []
         for child in self.children.values():
@@ -389,7 +393,8 @@ class SweepDriver(RunDriver):
                        f"logged: {', '.join(logged) if logged else 'no metrics'}")
             self.event(message)
             self.store.add_warning(self.run_id, message, source="hyperdrive")
-        saved_text = "unknown (no child ran to the end)" if saved is None else f"{saved:.3f}"
+        saved_text = (f"unknown ({why_savings_unknown(histories, stopped)})" if saved is None
+                      else f"{saved:.3f}")
         tags["compute_seconds_saved"] = saved_text
         self.store.set_tags(self.run_id, tags)
         with contextlib.suppress(Exception):  # properties are written once
