@@ -575,3 +575,73 @@ def test_inside_a_run_no_fork_server_starts_and_the_reason_says_so() -> None:
         for path in folder.iterdir():
             path.unlink()
         folder.rmdir()
+
+
+# both curves log their four values at once and end
+FAST_CURVE_SCRIPT = """
+    import argparse
+    from runyard import Run
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--curve")
+    args = parser.parse_args()
+    run = Run.get_context()
+    for _ in range(4):
+        run.log("acc", 0.9 if args.curve == "good" else 0.1)
+"""
+
+
+def test_a_child_that_completed_before_its_cancel_took_effect_is_not_stopped_early(
+        workspace: Workspace, tmp_path: Path) -> None:
+    """The policy decides on values read while a child runs; the child may complete before
+    the cancel reaches it. Such a child was not stopped early: no `early_termination`
+    tag, not counted as stopped, nothing saved. The race is made certain here by stepping
+    a real sweep driver by hand: both children (real runs) end, then the driver reads the
+    bad child's values as it would have while the child ran, and its policy stops it."""
+    from runyard.hyperdrive.run import write_parent
+    from runyard.supervisor._sweep import SweepDriver
+
+    source = _write(tmp_path / "src", FAST_CURVE_SCRIPT)
+    parent = write_parent(Experiment(workspace, "hd"), _config(
+        source, GridParameterSampling({"--curve": choice("good", "bad")}),
+        policy=BanditPolicy(evaluation_interval=1, slack_factor=0.1), max_total_runs=2))
+    store = workspace.store
+    driver = SweepDriver(workspace, parent)
+    try:
+        driver.source = driver._restore_source()
+        driver.sampler = driver.sampling.sampler(driver.goal)
+        for _ in range(2):
+            trial = driver.sampler.ask()
+            assert trial is not None
+            driver._start(trial)
+        good, bad = driver.children.values()
+        assert [good.trial.hyperparameters, bad.trial.hyperparameters] == [
+            {"--curve": "good"}, {"--curve": "bad"}]
+        wait_for(lambda: all(store.get_run(c.run_id)["status"] == "Completed"
+                             for c in (good, bad)), timeout=60)
+        driver._watch(good)   # it ended: its four values, no decision on an ended child
+        assert good.stop is None
+        for point in store.get_metrics(bad.run_id, "acc"):   # read "while it ran"
+            bad.seen += 1
+            bad.values.append(float(point["value"]))
+        driver._apply_policy(bad)
+        assert bad.stop is not None
+        assert bad.stop.cancel
+        driver._watch(bad)    # its end: Completed before the cancel took effect
+        driver._record_results()
+    finally:
+        driver._events.close()
+        driver._log.close()
+    tags, properties = store.get_tags(bad.run_id), store.get_properties(bad.run_id)
+    assert "early_termination" not in tags
+    assert "early_termination_decision" not in properties
+    assert tags["early_termination_finished_first"].startswith(
+        "Completed before the policy's cancel took effect, so not stopped early; Bandit "
+        "policy at interval 4: canceled")
+    decision = json.loads(properties["early_termination_finished_first"])
+    assert (decision["interval"], decision["value"], decision["cancel"]) == (4, 0.1, True)
+    assert store.get_properties(parent)["children_stopped_early"] == "0"
+    assert store.get_tags(parent)["compute_seconds_saved"] == "0.000"
+    log = (workspace.run_dir(parent) / "logs" / "hyperdrive.txt").read_text()
+    assert (f"{bad.run_id} Completed before the policy's cancel at interval 4 took effect "
+            f"(not stopped early)") in log
+    assert "2 child run(s), 0 stopped early by Bandit" in log

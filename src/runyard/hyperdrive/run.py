@@ -15,9 +15,12 @@ What the parent and its children record (v1's names where v1 has one):
   timestamp, run_id, metric_value, final), the last one final=True;
 - parent log `logs/hyperdrive.txt`: each child's start, progress, early stop and end;
 - child tag `hyperparameters` (JSON), and, when the policy stopped it, tag
-  `early_termination` (why, with the numbers) and property `early_termination_decision`
-  (the decision as JSON); a child that logged no primary metric gets tag
-  `primary_metric_missing` naming what it did log.
+  `early_termination` (why, with the numbers) and, once it ended Canceled, property
+  `early_termination_decision` (the decision as JSON); a child that ended Completed (or
+  Failed) before the policy's cancel took effect was not stopped early: it has tag and
+  property `early_termination_finished_first` instead (why, and the decision as JSON),
+  and counts neither as stopped nor in `compute_seconds_saved`; a child that logged no
+  primary metric gets tag `primary_metric_missing` naming what it did log.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ SWEEP_KIND = "sweep"
 HYPERPARAMETERS_TAG = "hyperparameters"
 STOP_TAG = "early_termination"
 STOP_PROPERTY = "early_termination_decision"
+FINISHED_FIRST_TAG = "early_termination_finished_first"
 NO_METRIC_TAG = "primary_metric_missing"
 BEST_TABLE = "best_child_by_primary_metric"
 LOG_NAME = "logs/hyperdrive.txt"
@@ -88,6 +92,22 @@ def sweep_tags(config: HyperDriveConfig) -> dict[str, str]:
 def submit_sweep(experiment: Experiment, config: HyperDriveConfig,
                  tags: Mapping[str, Any] | None = None) -> HyperDriveRun:
     """Write a sweep's parent run and start its driver (see the module doc)."""
+    run_id = write_parent(experiment, config, tags)
+    try:  # the sweep's driver runs on this machine, whatever its children's compute
+        from runyard.compute import get_compute_target
+
+        get_compute_target(experiment.workspace, "local").launch(run_id)
+    except Exception as e:
+        experiment.workspace.store.set_status(run_id, _status.FAILED,
+                                              error=f"could not start the sweep: {e}")
+        raise
+    return HyperDriveRun(experiment, run_id, hyperdrive_config=config)
+
+
+def write_parent(experiment: Experiment, config: HyperDriveConfig,
+                 tags: Mapping[str, Any] | None = None) -> str:
+    """Check a sweep and write its parent run, NotStarted (its driver not started); the
+    run's id. Nothing is written unless every check passes."""
     from runyard import _validation
     from runyard.artifacts import snapshot
     from runyard.compute import get_compute_target
@@ -119,12 +139,7 @@ def submit_sweep(experiment: Experiment, config: HyperDriveConfig,
     ws.store.create_run(run_id, experiment.name, compute_target=compute.name,
                         config=row_config, snapshot_id=taken.id,
                         tags={**clean_tags, **sweep_tags(config)})
-    try:  # the sweep's driver runs on this machine, whatever its children's compute
-        get_compute_target(ws, "local").launch(run_id)
-    except Exception as e:
-        ws.store.set_status(run_id, _status.FAILED, error=f"could not start the sweep: {e}")
-        raise
-    return HyperDriveRun(experiment, run_id, hyperdrive_config=config)
+    return run_id
 
 
 class HyperDriveRun(Run):

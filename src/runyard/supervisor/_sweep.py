@@ -40,6 +40,7 @@ from runyard.compute.executor import StopRun
 from runyard.hyperdrive.policy import PolicyDecision
 from runyard.hyperdrive.run import (
     BEST_TABLE,
+    FINISHED_FIRST_TAG,
     HYPERPARAMETERS_TAG,
     NO_METRIC_TAG,
     STOP_PROPERTY,
@@ -64,8 +65,14 @@ class _Child:
     trial: SampledTrial
     values: list[float] = field(default_factory=list)
     seen: int = 0                      # metric points read so far (strings included)
-    stop: PolicyDecision | None = None
+    stop: PolicyDecision | None = None  # the policy's decision to cancel it
     status: str = _status.NOT_STARTED
+
+    @property
+    def stopped_early(self) -> bool:
+        """The policy's cancel took effect: the child ended Canceled, not Completed (or
+        Failed) before the cancel reached it."""
+        return self.stop is not None and self.status == _status.CANCELED
 
 
 def cancel_orphans(workspace: Workspace, run_id: str) -> int:
@@ -280,9 +287,8 @@ class SweepDriver(RunDriver):
                                         finished=finished - {child.run_id})
         if decision is None or not decision.cancel:
             return
-        child.stop = decision
+        child.stop = decision   # its property is written when its end says it took effect
         self.store.set_tags(child.run_id, {STOP_TAG: decision.reason})
-        self.store.add_properties(child.run_id, {STOP_PROPERTY: json.dumps(decision.to_json())})
         self.event(f"{child.run_id} stopped early: {decision.reason}")
         from runyard.run import Run
 
@@ -323,7 +329,7 @@ class SweepDriver(RunDriver):
             self.sampler.tell(child.trial, finite, outcome, interval=len(child.values))
         said = f"{child.run_id} {status}"
         if child.stop is not None:
-            said += f" (stopped early at interval {child.stop.interval})"
+            said += self._settle_stop(child, child.stop, status)
         if best is not None:
             said += f"; best {self.metric} {best:.6g} over {len(child.values)} value(s)"
         else:
@@ -336,6 +342,24 @@ class SweepDriver(RunDriver):
         if status == _status.FAILED and error:
             said += f"; error: {error.splitlines()[0] if error.strip() else error}"
         self.event(said)
+
+    def _settle_stop(self, child: _Child, stop: PolicyDecision, status: str) -> str:
+        """Record whether the policy's cancel of `child` took effect, now that its end is
+        known; what the end's log line adds. A child that ended otherwise than Canceled
+        (it completed, or failed, before the cancel reached it) was not stopped early: its
+        `early_termination` tag gives way to `early_termination_finished_first`."""
+        decision = json.dumps(stop.to_json())
+        with contextlib.suppress(KeyError, LookupError):
+            if status == _status.CANCELED:
+                self.store.add_properties(child.run_id, {STOP_PROPERTY: decision})
+                return f" (stopped early at interval {stop.interval})"
+            self.store.remove_tags(child.run_id, [STOP_TAG])
+            self.store.set_tags(child.run_id, {FINISHED_FIRST_TAG: (
+                f"{status} before the policy's cancel took effect, so not stopped early; "
+                f"{stop.reason}")})
+            self.store.add_properties(child.run_id, {FINISHED_FIRST_TAG: decision})
+        return (f" before the policy's cancel at interval {stop.interval} took effect (not "
+                f"stopped early)")
 
     def _cancel_children(self, reason: str) -> None:
         """Ask every running child to stop, then wait (bounded) until each has ended."""
@@ -379,7 +403,7 @@ class SweepDriver(RunDriver):
                           for p in points]
                 histories.append(ChildHistory(child.run_id, tuple(values), tuple(times),
                                               start, end, str(row["status"])))
-        stopped = {c.run_id for c in self.children.values() if c.stop is not None}
+        stopped = {c.run_id for c in self.children.values() if c.stopped_early}
         saved = estimate_policy_savings(histories, stopped)
         tags: dict[str, str] = {}
         if self.best is not None:
