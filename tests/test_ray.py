@@ -532,6 +532,14 @@ def test_a_run_without_a_free_node_at_submit_asks_for_a_placement_group(
     assert "a direct run" not in supervisor
     assert f"connecting to Ray cluster 'cluster' at {cluster.gcs_address}" in supervisor
     assert "Scaling" in _statuses(third)
+    # The worker node the third run's driver started belongs to the cluster, not to the
+    # run: it outlives the run's end (its keeper kills only the run's own processes).
+    from runyard.supervisor._processes import alive
+
+    time.sleep(3)
+    nodes = cluster._node_processes()
+    assert len(nodes) > 2, nodes
+    assert all(alive(node["pid"]) for node in nodes), nodes
 
 
 def test_the_environment_is_prepared_once_on_each_node_and_not_on_the_driver(
