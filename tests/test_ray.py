@@ -213,7 +213,11 @@ def test_looking_up_a_missing_cluster_raises_compute_target_exception(
 
 def test_attaching_to_nothing_is_a_clear_error(workspace: Workspace) -> None:
     config = RayCompute.provisioning_configuration(address="http://127.0.0.1:9")
-    with pytest.raises(ComputeTargetException, match="cannot reach Ray cluster 'far'"):
+    from runyard.errors import ComputeUnreachableError
+
+    # the refused connection leaves the Jobs REST client mapped (runyard._foreign)
+    with pytest.raises(ComputeUnreachableError,
+                       match=r"Ray cluster 'far' at http://127.0.0.1:9 .*cannot be reached"):
         ComputeTarget.create(workspace, "far", config)
     assert "far" not in workspace.compute_targets
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from runyard._foreign import mapped
 from runyard.errors import ComputeTargetException
 
 SUBMIT_RETRY_SECONDS = 60.0  # how long a submit waits for a job API that is not up yet
@@ -64,23 +65,23 @@ class JobsClient:
         request = urllib.request.Request(
             self.url.rstrip("/") + path, method=method, headers=headers,
             data=json.dumps(body).encode() if body is not None else None)
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                return json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as e:
-            with e:
-                detail = e.read().decode(errors="replace")[:500]
-            hint = (" (the cluster wants a token: set RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH, "
-                    "as for `ray job submit`)" if e.code in (401, 403) else "")
-            raise ComputeTargetException(
-                f"Ray cluster {self.name!r} at {self.url} answered {method} {path} "
-                f"with HTTP {e.code}{hint}: {detail}", name=self.name, http_status=e.code,
-                detail=detail) from e
-        except (urllib.error.URLError, OSError) as e:
-            raise ComputeTargetException(
-                f"cannot reach Ray cluster {self.name!r} at {self.url}: "
-                f"{getattr(e, 'reason', e)}", name=self.name, http_status=None,
-                detail="") from e
+        # a refused connection, a timeout, a name that does not resolve: the most specific
+        # ComputeTargetException from runyard._foreign's table; an HTTP answer: said here
+        with mapped("compute", f"Ray cluster {self.name!r} at {self.url} ({method} {path})",
+                    name=self.name, http_status=None, detail=""):
+            try:
+                with urllib.request.urlopen(request, timeout=timeout) as response:
+                    return json.loads(response.read() or b"null")
+            except urllib.error.HTTPError as e:
+                with e:
+                    detail = e.read().decode(errors="replace")[:500]
+                hint = (" (the cluster wants a token: set RAY_AUTH_TOKEN or "
+                        "RAY_AUTH_TOKEN_PATH, as for `ray job submit`)"
+                        if e.code in (401, 403) else "")
+                raise ComputeTargetException(
+                    f"Ray cluster {self.name!r} at {self.url} answered {method} {path} "
+                    f"with HTTP {e.code}{hint}: {detail}", name=self.name,
+                    http_status=e.code, detail=detail) from e
 
     def submit(self, job: dict[str, Any]) -> None:
         """POST the job; while the job API is not up yet (the head's job agent is still

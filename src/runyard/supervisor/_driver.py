@@ -30,6 +30,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from runyard import _status
 from runyard._azureml_shim import ensure_azureml_shim
+from runyard._foreign import mapped
 from runyard._liveness import HEARTBEAT_SECONDS as HEARTBEAT_SECONDS  # read by _sweep
 from runyard.compute.executor import Executor, Outcome, StopRun, executor_for
 from runyard.environment import EnvironmentCache
@@ -157,12 +158,18 @@ class RunDriver:
         try:
             self._prepare()
             self.executor = self._executor()
-            self.executor.preflight()
-            self.executor.acquire()
-            self.transition(_status.STARTING)
-            plan = self.executor.prepare()
-            self.check_cancel()
-            self._finish(self._execute(plan))
+            # what the compute's own libraries raise (Ray's errors, its REST API's) leaves
+            # its executor as the most specific runyard error (runyard._foreign)
+            with mapped("compute", f"{self.executor.compute.type} compute "
+                                   f"{self.executor.compute.name!r}",
+                        name=self.executor.compute.name):
+                self.executor.preflight()
+                self.executor.acquire()
+                self.transition(_status.STARTING)
+                plan = self.executor.prepare()
+                self.check_cancel()
+                outcome = self._execute(plan)
+            self._finish(outcome)
         except StopRun as stop:
             self._stop(stop)
         except Exception as e:  # noqa: BLE001 - any failure ends the run as Failed, with why
