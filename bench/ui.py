@@ -12,13 +12,19 @@ warm-up: the first page of 100 runs sorted by a metric (runyard's `search_runs`,
 `/api/v1/runs`, MLflow's `runs/search`), and the big metric as a chart (runyard's
 `metric_series` and `/api/v1/runs/{id}/metrics/series` with 1,000 buckets; MLflow's
 `metrics/get-history` and its sampled `get-history-bulk-interval`, 1,000 points), with
-the bytes each sends. Prints one markdown table. Everything lives in the temporary folder
+the bytes each sends. In headless Chromium (Debian's /usr/bin/chromium driven by
+playwright; never `playwright install`), median of --repeats page loads after a warm-up
+load: the time from navigation start until the runs table's first row is on screen
+(runyard's /runs page and MLflow's own runs page, sorted by the metric and unsorted), and
+until the big metric's chart is drawn on runyard's metrics tab, with the bytes of its
+responses. Prints one markdown table. Everything lives in the temporary folder
 (removed at the end); the only processes stopped are the servers started here.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -51,6 +57,24 @@ SIZES = {"full": {"runs": 10_000, "mlflow_runs": 1_000, "points": 1_000_000,
          "quick": {"runs": 1_000, "mlflow_runs": 200, "points": 100_000,
                    "mlflow_points": 100_000, "repeats": 3}}
 MLFLOW_BATCH = 1000  # MLflow's limit of metrics per log-batch request
+CHROMIUM = "/usr/bin/chromium"  # Debian's; never `playwright install`
+BROWSER_TIMEOUT_MS = 300_000
+# In-page conditions for page.wait_for_function (polled every animation frame): each
+# answers performance.now() (milliseconds since navigation start) once the page shows it.
+RUNYARD_ROWS = """(first) => {
+  const row = document.querySelector('#runs tbody tr[data-run-id]');
+  return row && (!first || row.dataset.runId === first)
+    && row.getBoundingClientRect().height > 0 ? performance.now() : false; }"""
+RUNYARD_DRAWN = """() => {
+  const charts = document.getElementById('charts');
+  return charts && charts.dataset.state === 'drawn' && charts.querySelector('canvas')
+    ? performance.now() : false; }"""
+# MLflow's runs table is an ag-grid: a row per run, `row-index` its place, `row-id` its id
+MLFLOW_ROWS = """(first) => {
+  const row = document.querySelector(first ? `[role=row][row-index="0"][row-id="${first}"]`
+                                           : '[role=row][row-index="0"][row-id]');
+  const link = row && row.querySelector('a[href*="/runs/"]');
+  return link && link.getBoundingClientRect().height > 0 ? performance.now() : false; }"""
 
 
 def free_port() -> int:
@@ -91,6 +115,61 @@ def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float) -> Non
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def browser_problem() -> str | None:
+    """Why the browser rows cannot be measured here, or None."""
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"browser rows: {CHROMIUM} is missing (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "browser rows: the playwright package is missing (pip install -e '.[dev]')"
+    return None
+
+
+def browser_times(loads: dict[str, tuple[str, str, str | None]],
+                  repeats: int) -> dict[str, tuple[float, int]]:
+    """For each name: (the median seconds from navigation start until its condition holds,
+    over `repeats` loads of its URL after a warm-up load; the bytes of the warm-up load's
+    responses, bodies and headers, as sent). One headless Chromium, a fresh context for
+    each name: the warm-up load is cold, after it the static files come from the cache,
+    as on a revisit. `loads` maps a name to
+    (url, the in-page condition, its argument)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+
+    answers: dict[str, tuple[float, int]] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=["--no-sandbox"])
+        try:
+            for name, (url, condition, arg) in loads.items():
+                context = browser.new_context(viewport={"width": 1400, "height": 900})
+                times, size = [], 0
+                for attempt in range(repeats + 1):
+                    page = context.new_page()
+                    finished: list[Any] = []
+                    page.on("requestfinished", lambda request, into=finished: into.append(request))
+                    page.goto(url, wait_until="commit")
+                    shown = page.wait_for_function(condition, arg=arg, polling="raf",
+                                                   timeout=BROWSER_TIMEOUT_MS)
+                    if attempt:
+                        times.append(float(shown.json_value()) / 1000)
+                    else:  # the cold load: everything the page needs comes over the wire
+                        with contextlib.suppress(PlaywrightTimeout):  # MLflow's page polls
+                            page.wait_for_load_state("networkidle", timeout=5000)
+                        for request in finished:
+                            sizes = request.sizes()
+                            size += sizes["responseBodySize"] + sizes["responseHeadersSize"]
+                    page.close()
+                context.close()
+                answers[name] = (statistics.median(times), size)
+                say(f"  [chromium] {name}: {answers[name][0] * 1000:.0f} ms "
+                    f"(cold load {size:,} bytes)")
+        finally:
+            browser.close()
+    return answers
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -230,6 +309,27 @@ def measure_runyard(workspace: Any, big_id: str, repeats: int, results: dict[str
         results["series_api_s"], results["series_api_bytes"] = seconds, size
         say(f"  runyard API: page {results['page_api_s'] * 1000:.1f} ms, series "
             f"{results['series_api_s'] * 1000:.1f} ms, {size:,} bytes")
+        problem = browser_problem()
+        if problem:
+            results["browser_problem"] = problem
+            return
+        sorted_url = f"{base}/runs?" + urllib.parse.urlencode(
+            {"metrics": ",".join(columns), "sort": "metric:loss", "order": "desc"})
+        try:
+            shown = browser_times({
+                "runyard runs page sorted by loss": (sorted_url, RUNYARD_ROWS,
+                                                     page.runs[0]["id"]),
+                "runyard runs page unsorted": (f"{base}/runs", RUNYARD_ROWS, None),
+                "runyard chart drawn": (f"{base}/runs/{big_id}/metrics", RUNYARD_DRAWN, None),
+            }, repeats)
+        except Exception as e:  # a browser that fails must not cost the other rows
+            results["browser_problem"] = f"runyard in Chromium: {type(e).__name__}: {e}"
+            say(f"  {results['browser_problem']}")
+            return
+        results["page_browser_s"] = shown["runyard runs page sorted by loss"][0]
+        results["page_browser_unsorted_s"] = shown["runyard runs page unsorted"][0]
+        results["chart_browser_s"], results["chart_browser_bytes"] = shown[
+            "runyard chart drawn"]
     finally:
         stop(process)
 
@@ -301,6 +401,7 @@ def measure_mlflow(data: list[dict[str, list[float]]], big: list[float], repeats
         seconds, _ = timed(lambda: http("POST", f"{api}/runs/search", {
             "experiment_ids": [experiment], "max_results": PAGE}), repeats)
         results["mlflow_page_unsorted_s"] = seconds
+        top = answer["runs"][0]["info"]["run_id"]  # the sorted page's first run
         say(f"  [mlflow] runs/search sorted {results['mlflow_page_s'] * 1000:.0f} ms, "
             f"unsorted {results['mlflow_page_unsorted_s'] * 1000:.0f} ms")
         sampled = (f"{base}/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval?"
@@ -323,6 +424,24 @@ def measure_mlflow(data: list[dict[str, list[float]]], big: list[float], repeats
             results["mlflow_history_points"] = len(answer.get("metrics", []))
             say(f"  [mlflow] full history {results['mlflow_history_s']:.1f} s, "
                 f"{results['mlflow_history_points']:,} points, {size:,} bytes")
+        if browser_problem() is None:
+            # its runs page (the "Model training" view, not the GenAI overview a new
+            # experiment opens on), sorted as its own Sort menu writes into the address
+            runs_url = f"{base}/#/experiments/{experiment}/runs?workflowType=machine_learning"
+            try:
+                shown = browser_times({
+                    "MLflow runs page sorted by loss": (
+                        runs_url + "&orderByKey=metrics.%60loss%60&orderByAsc=false",
+                        MLFLOW_ROWS, top),
+                    "MLflow runs page unsorted": (runs_url, MLFLOW_ROWS, None),
+                }, repeats)
+                results["mlflow_page_browser_s"] = shown["MLflow runs page sorted by loss"][0]
+                results["mlflow_page_browser_unsorted_s"] = shown[
+                    "MLflow runs page unsorted"][0]
+            except Exception as e:
+                results["mlflow_browser_problem"] = (
+                    f"MLflow in Chromium: {type(e).__name__}: {e}")
+                say(f"  {results['mlflow_browser_problem']}")
     finally:
         stop(process)
 
@@ -362,6 +481,13 @@ def report(r: dict[str, Any], size: dict[str, int]) -> str:
         row(f"first page of {PAGE} runs unsorted (newest first), server function / "
             "MLflow runs/search", ms(get("page_fn_unsorted_s")),
             ms(get("mlflow_page_unsorted_s")), "", None),
+        row(f"first page of {PAGE} runs sorted by a metric, until its rows are visible in "
+            "Chromium (runyard /runs page; MLflow's runs page)", ms(get("page_browser_s")),
+            ms(get("mlflow_page_browser_s")), "< 1 s",
+            None if get("page_browser_s") is None else get("page_browser_s") < 1),
+        row("runs page unsorted (newest first), until its rows are visible in Chromium",
+            ms(get("page_browser_unsorted_s")), ms(get("mlflow_page_browser_unsorted_s")),
+            "", None),
         row(f"{n_big:,}-point metric as {BUCKETS:,} buckets, server function",
             ms(get("series_fn_s")), "", "< 200 ms",
             None if get("series_fn_s") is None else get("series_fn_s") < 0.2),
@@ -373,6 +499,11 @@ def report(r: dict[str, Any], size: dict[str, int]) -> str:
             ms(get("mlflow_sampled_s")) + (f", {get('mlflow_sampled_bytes'):,} B"
                                            if get("mlflow_sampled_bytes") else ""),
             "< 200 ms", None if get("series_api_s") is None else get("series_api_s") < 0.2),
+        row(f"{n_big:,}-point chart drawn in Chromium (runyard metrics tab; bytes: the "
+            "cold load's responses)", ms(get("chart_browser_s")) + (
+                f", {get('chart_browser_bytes'):,} B" if get("chart_browser_bytes") else ""),
+            "", "< 500 ms",
+            None if get("chart_browser_s") is None else get("chart_browser_s") < 0.5),
         row(f"MLflow get-history (every point of {m_big:,})", "",
             ms(get("mlflow_history_s")) + (f", {get('mlflow_history_bytes'):,} B"
                                            if get("mlflow_history_bytes") else ""), "", None),
@@ -384,8 +515,11 @@ def report(r: dict[str, Any], size: dict[str, int]) -> str:
     notes = [f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}, Python "
              f"{platform.python_version()}; medians of {size['repeats']} calls after a "
              "warm-up (MLflow's get-history: one call); HTTP times are the client's on "
-             f"loopback; load average at the end {os.getloadavg()[0]:.1f}."]
-    for key in ("api_problem", "mlflow_problem"):
+             "loopback; browser times are from navigation start (performance.now()) in "
+             "headless Chromium, a fresh context for each page, so the warm-up load is cold "
+             "and after it the static files come from the cache; load average at the end "
+             f"{os.getloadavg()[0]:.1f}."]
+    for key in ("api_problem", "browser_problem", "mlflow_problem", "mlflow_browser_problem"):
         if get(key):
             notes.append(str(get(key)))
     return "\n".join(lines) + "\n\n" + "\n".join(notes)
