@@ -172,6 +172,71 @@ def browser_times(loads: dict[str, tuple[str, str, str | None]],
     return answers
 
 
+LIVE_SCRIPT = """\
+import sys, time
+from pathlib import Path
+folder = Path(sys.argv[1])
+print("waiting for the go", flush=True)
+for index in range(int(sys.argv[2])):
+    while not (folder / f"go{index}").exists():
+        time.sleep(0.01)
+    print(f"LIVE {index} {time.time():.6f}", flush=True)
+while not (folder / "stop").exists():
+    time.sleep(0.01)
+"""
+# the seconds from the script's print (its time.time()) until the line is in the page
+LIVE_SHOWN = """(index) => {
+  const log = document.querySelector("pre[data-log='logs/driver_0.txt']");
+  const found = log && new RegExp("LIVE " + index + " ([0-9.]+)").exec(log.textContent);
+  return found ? Date.now() / 1000 - Number(found[1]) : false; }"""
+
+
+def live_log_latency(workspace: Any, base: str, repeats: int, tmp: Path) -> float:
+    """The median of `repeats` lines (after a warm-up line) written by a submitted run's
+    script, from its print until shown on the run's outputs page in headless Chromium,
+    which stays open as the log grows (the page follows it over Server-Sent Events)."""
+    from playwright.sync_api import sync_playwright
+
+    from runyard import Experiment, ScriptRunConfig
+
+    source, signals = tmp / "live-src", tmp / "live-signals"
+    source.mkdir()
+    signals.mkdir()
+    (source / "live.py").write_text(LIVE_SCRIPT)
+    run = Experiment(workspace, "bench-live").submit(ScriptRunConfig(
+        str(source), "live.py", arguments=[str(signals), str(repeats + 1)]))
+    try:
+        deadline = time.monotonic() + 120
+        while b"waiting for the go" not in run.read_log("logs/driver_0.txt"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the live-log run did not start: {run.get_details()}")
+            time.sleep(0.1)
+        latencies = []
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                 args=["--no-sandbox"])
+            try:
+                page = browser.new_page()
+                page.goto(f"{base}/runs/{run.id}/outputs")
+                page.locator("pre[data-log='logs/driver_0.txt']",
+                             has_text="waiting for the go").wait_for(timeout=60_000)
+                for index in range(repeats + 1):
+                    (signals / f"go{index}").write_text("")
+                    shown = page.wait_for_function(LIVE_SHOWN, arg=index, polling="raf",
+                                                   timeout=60_000)
+                    if index:
+                        latencies.append(float(shown.json_value()))
+            finally:
+                browser.close()
+    finally:
+        for index in range(repeats + 1):  # let the script end whatever happened
+            (signals / f"go{index}").write_text("")
+        (signals / "stop").write_text("")
+        with contextlib.suppress(Exception):
+            run.wait_for_completion(timeout_seconds=60, raise_on_error=False)
+    return statistics.median(latencies)
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
@@ -330,6 +395,13 @@ def measure_runyard(workspace: Any, big_id: str, repeats: int, results: dict[str
         results["page_browser_unsorted_s"] = shown["runyard runs page unsorted"][0]
         results["chart_browser_s"], results["chart_browser_bytes"] = shown[
             "runyard chart drawn"]
+        try:
+            results["live_log_s"] = live_log_latency(workspace, base, repeats, tmp)
+            say(f"  [chromium] live log line shown {results['live_log_s'] * 1000:.0f} ms "
+                "after the script printed it")
+        except Exception as e:
+            results["live_problem"] = f"live log row: {type(e).__name__}: {e}"
+            say(f"  {results['live_problem']}")
     finally:
         stop(process)
 
@@ -504,6 +576,9 @@ def report(r: dict[str, Any], size: dict[str, int]) -> str:
                 f", {get('chart_browser_bytes'):,} B" if get("chart_browser_bytes") else ""),
             "", "< 500 ms",
             None if get("chart_browser_s") is None else get("chart_browser_s") < 0.5),
+        row("live log: a line printed by a running run's script until shown on its "
+            "outputs page in Chromium", ms(get("live_log_s")), "", "< 1 s",
+            None if get("live_log_s") is None else get("live_log_s") < 1),
         row(f"MLflow get-history (every point of {m_big:,})", "",
             ms(get("mlflow_history_s")) + (f", {get('mlflow_history_bytes'):,} B"
                                            if get("mlflow_history_bytes") else ""), "", None),
@@ -519,7 +594,8 @@ def report(r: dict[str, Any], size: dict[str, int]) -> str:
              "headless Chromium, a fresh context for each page, so the warm-up load is cold "
              "and after it the static files come from the cache; load average at the end "
              f"{os.getloadavg()[0]:.1f}."]
-    for key in ("api_problem", "browser_problem", "mlflow_problem", "mlflow_browser_problem"):
+    for key in ("api_problem", "browser_problem", "live_problem", "mlflow_problem",
+                "mlflow_browser_problem"):
         if get(key):
             notes.append(str(get(key)))
     return "\n".join(lines) + "\n\n" + "\n".join(notes)
