@@ -24,6 +24,8 @@ from rich.table import Table
 from rich.text import Text
 
 from runyard import _status
+from runyard._format import duration_text as _duration
+from runyard._format import run_duration as _run_duration
 from runyard.cli.util import (
     Failure,
     RunyardCommand,
@@ -51,26 +53,6 @@ def _status_text(status: str) -> Text:
 
 def _iso_timestamp(iso: str | None) -> float | None:
     return None if iso is None else datetime.fromisoformat(iso).timestamp()
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
-
-
-def _run_duration(row: dict[str, Any]) -> float | None:
-    start = row["start_time"]
-    if start is None:
-        return None
-    end = row["end_time"] if row["status"] in _status.TERMINAL else time.time()
-    return None if end is None else max(0.0, end - start)
 
 
 def _value(value: Any) -> str:

@@ -31,6 +31,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from runyard import _status
+from runyard._format import duration_text as _duration
+from runyard._format import run_duration as _run_duration
 from runyard.errors import RunNotFoundError, ValidationError
 
 if TYPE_CHECKING:
@@ -86,18 +88,6 @@ def _when(seconds: float | None) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
-
-
 def _number(value: Any) -> str:
     if isinstance(value, float):
         return format(value, ".6g")
@@ -143,14 +133,6 @@ def _not_found(request: Request, what: str) -> HTMLResponse:
     response = _render(request, "not_found.html", what=what)
     response.status_code = 404
     return response
-
-
-def _run_duration(row: Mapping[str, Any]) -> float | None:
-    start = row.get("start_time")
-    if start is None:
-        return None
-    end = row.get("end_time") if row["status"] in _status.TERMINAL else time.time()
-    return None if end is None else max(0.0, end - start)
 
 
 def _summaries(store: Any, run_ids: Iterable[str]) -> dict[str, dict[str, dict[str, Any]]]:
