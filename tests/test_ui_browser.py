@@ -368,6 +368,13 @@ def test_experiments_and_the_runs_table_page_sort_and_filter_on_the_server(
     page.wait_for_function("() => location.search.includes('sort=status')")
     statuses = page.locator("#runs tbody tr td:nth-child(4)").all_inner_texts()
     assert statuses == sorted(statuses, reverse=True)
+    # top-level runs, as Azure studio lists them; a child run only when asked for
+    tab.open("/runs?experiment=ui-tests")
+    assert page.locator("#runs tbody").get_by_text("fold-0").count() == 0
+    page.locator("input[name=children]").check()
+    page.locator("#run-filters button[type=submit]").click()
+    page.wait_for_function("() => location.search.includes('children=1')")
+    page.wait_for_selector("#runs tbody >> text=fold-0")
 
 
 def test_a_completed_run_page_shows_every_tab(tab: Page, runs: Runs) -> None:

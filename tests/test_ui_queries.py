@@ -348,3 +348,15 @@ def test_metric_names_count_each_metric(store: SqlStore) -> None:
         {"name": "loss", "kind": "s", "count": 3},
         {"name": "note", "kind": "s", "count": 1}]
     assert q.metric_names(store, "absent") == []
+
+
+def test_top_level_leaves_out_every_child_run(store: SqlStore) -> None:
+    make_run(store, "parent")
+    store.create_run("parent_0", "exp", compute_target="local", config=None,
+                     snapshot_id=None, display_name="fold 0", status="Running",
+                     parent_id="parent")
+    make_run(store, "alone")
+    assert sorted(ids(q.search_runs(store))) == ["alone", "parent", "parent_0"]
+    assert sorted(ids(q.search_runs(store, top_level=True))) == ["alone", "parent"]
+    assert q.search_runs(store, top_level=True).total == 2
+    assert ids(q.search_runs(store, parent_id="parent")) == ["parent_0"]

@@ -152,11 +152,13 @@ def search_runs(
     metric_filters: Sequence[tuple[str, str, float]] | None = None, text: str | None = None,
     order_by: str = "start", offset: int = 0, limit: int = 50,
     metric_columns: Sequence[str] = (), parent_id: str | None = None,
+    top_level: bool = False,
 ) -> Page:
     """One page of runs matching every filter given: `status` (one or several), `tags`
     ({key: value}, None for "has the key"), `metric_filters` ([(name, op, value)] on the
     latest value; a run without the metric does not match), `text` (a case-insensitive
-    substring of the display name or id), `parent_id`; sorted by `order_by`."""
+    substring of the display name or id), `parent_id` (the children of one run), or
+    `top_level` (only runs that are no run's child); sorted by `order_by`."""
     key, metric, descending = _order(order_by)
     offset = _int("offset", offset, 0, 2**62)
     limit = _int("limit", limit, 1, MAX_LIMIT)
@@ -178,6 +180,8 @@ def search_runs(
         query = query.where(r.status.in_(chosen))
     if parent_id is not None:
         query = query.where(r.parent_id == parent_id)
+    if top_level:
+        query = query.where(r.parent_id.is_(None))
     for tag, wanted in (tags or {}).items():
         match = sa.select(t.tags.c.run_id).where(t.tags.c.key == tag)
         if wanted is not None:

@@ -221,6 +221,8 @@ class RunsQuery:
         self.text = (q.get("q") or "").strip()
         self.tag = (q.get("tag") or "").strip()
         self.metrics = [m.strip() for m in (q.get("metrics") or "").split(",") if m.strip()]
+        # as Azure studio's runs list: top-level runs, their children on their own pages
+        self.children = q.get("children") == "1"
         sort = q.get("sort") or "created"
         self.sort = sort if sort in SORTS or sort.startswith("metric:") else "created"
         self.order = "asc" if q.get("order") == "asc" else "desc"
@@ -233,7 +235,7 @@ class RunsQuery:
         values: dict[str, Any] = {
             "experiment": self.experiment, "status": self.status, "q": self.text,
             "tag": self.tag, "metrics": ",".join(self.metrics), "sort": self.sort,
-            "order": self.order, "page": self.page,
+            "order": self.order, "page": self.page, "children": "1" if self.children else "",
         }
         values.update(changes)
         return {k: str(v) for k, v in values.items() if v not in (None, "", 1) or
@@ -261,7 +263,8 @@ def _search(request: Request, query: RunsQuery) -> tuple[list[dict[str, Any]], i
         _workspace(request).store, experiment=query.experiment, status=query.status,
         tags=query.tag_filter() or None, text=query.text or None,
         order_by=("-" if query.order == "desc" else "") + query.sort,
-        offset=(query.page - 1) * PAGE_SIZE, limit=PAGE_SIZE, metric_columns=query.metrics)
+        offset=(query.page - 1) * PAGE_SIZE, limit=PAGE_SIZE, metric_columns=query.metrics,
+        top_level=not query.children)
     return page.runs, page.total
 
 
