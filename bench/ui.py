@@ -1,7 +1,7 @@
 """The run browser at scale: runyard's queries and REST API against MLflow 3.17.2's server.
 
 Usage: .venv/bin/python bench/ui.py [--quick] [--skip-mlflow] [--runs N] [--mlflow-runs N]
-                                    [--points N] [--repeats N]
+                                    [--points N] [--repeats N] [--browser-repeats N]
 
 Loads, into a fresh workspace in a temporary folder, N runs with 5 metrics of 10 points
 each (one run in ten lacks "accuracy") and one run with one metric of --points points;
@@ -13,11 +13,12 @@ warm-up: the first page of 100 runs sorted by a metric (runyard's `search_runs`,
 `metric_series` and `/api/v1/runs/{id}/metrics/series` with 1,000 buckets; MLflow's
 `metrics/get-history` and its sampled `get-history-bulk-interval`, 1,000 points), with
 the bytes each sends. In headless Chromium (Debian's /usr/bin/chromium driven by
-playwright; never `playwright install`), median of --repeats page loads after a warm-up
-load: the time from navigation start until the runs table's first row is on screen
-(runyard's /runs page and MLflow's own runs page, sorted by the metric and unsorted), and
-until the big metric's chart is drawn on runyard's metrics tab, with the bytes of its
-responses. Prints one markdown table. Everything lives in the temporary folder
+playwright; never `playwright install`), median of --browser-repeats (3; --quick 1) page
+loads after a warm-up load: the time from navigation start until the runs table's first
+row is on screen (runyard's /runs page and MLflow's own runs page, sorted by the metric
+and unsorted), and until the big metric's chart is drawn on runyard's metrics tab, with
+the bytes of its responses; and a submitted run's printed log line until shown on its
+outputs page. Prints one markdown table. Everything lives in the temporary folder
 (removed at the end); the only processes stopped are the servers started here.
 """
 
@@ -53,9 +54,9 @@ POINTS_PER_METRIC = 10
 PAGE = 100
 BUCKETS = 1000
 SIZES = {"full": {"runs": 10_000, "mlflow_runs": 1_000, "points": 1_000_000,
-                  "mlflow_points": 1_000_000, "repeats": 5},
+                  "mlflow_points": 1_000_000, "repeats": 5, "browser_repeats": 3},
          "quick": {"runs": 1_000, "mlflow_runs": 200, "points": 100_000,
-                   "mlflow_points": 100_000, "repeats": 3}}
+                   "mlflow_points": 100_000, "repeats": 3, "browser_repeats": 1}}
 MLFLOW_BATCH = 1000  # MLflow's limit of metrics per log-batch request
 CHROMIUM = "/usr/bin/chromium"  # Debian's; never `playwright install`
 BROWSER_TIMEOUT_MS = 300_000
@@ -335,7 +336,7 @@ def start_runyard_ui(workspace_path: Path, log: Path) -> tuple[subprocess.Popen[
 
 
 def measure_runyard(workspace: Any, big_id: str, repeats: int, results: dict[str, Any],
-                    tmp: Path) -> None:
+                    tmp: Path, browser_repeats: int) -> None:
     from runyard.store import _queries
 
     store = workspace.store
@@ -386,7 +387,7 @@ def measure_runyard(workspace: Any, big_id: str, repeats: int, results: dict[str
                                                      page.runs[0]["id"]),
                 "runyard runs page unsorted": (f"{base}/runs", RUNYARD_ROWS, None),
                 "runyard chart drawn": (f"{base}/runs/{big_id}/metrics", RUNYARD_DRAWN, None),
-            }, repeats)
+            }, browser_repeats)
         except Exception as e:  # a browser that fails must not cost the other rows
             results["browser_problem"] = f"runyard in Chromium: {type(e).__name__}: {e}"
             say(f"  {results['browser_problem']}")
@@ -396,7 +397,7 @@ def measure_runyard(workspace: Any, big_id: str, repeats: int, results: dict[str
         results["chart_browser_s"], results["chart_browser_bytes"] = shown[
             "runyard chart drawn"]
         try:
-            results["live_log_s"] = live_log_latency(workspace, base, repeats, tmp)
+            results["live_log_s"] = live_log_latency(workspace, base, browser_repeats, tmp)
             say(f"  [chromium] live log line shown {results['live_log_s'] * 1000:.0f} ms "
                 "after the script printed it")
         except Exception as e:
@@ -430,7 +431,8 @@ def start_mlflow(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def measure_mlflow(data: list[dict[str, list[float]]], big: list[float], repeats: int,
-                   results: dict[str, Any], tmp: Path, get_history: bool) -> None:
+                   results: dict[str, Any], tmp: Path, get_history: bool,
+                   browser_repeats: int) -> None:
     process, base = start_mlflow(tmp)
     api = f"{base}/api/2.0/mlflow"
     try:
@@ -506,7 +508,7 @@ def measure_mlflow(data: list[dict[str, list[float]]], big: list[float], repeats
                         runs_url + "&orderByKey=metrics.%60loss%60&orderByAsc=false",
                         MLFLOW_ROWS, top),
                     "MLflow runs page unsorted": (runs_url, MLFLOW_ROWS, None),
-                }, repeats)
+                }, browser_repeats)
                 results["mlflow_page_browser_s"] = shown["MLflow runs page sorted by loss"][0]
                 results["mlflow_page_browser_unsorted_s"] = shown[
                     "MLflow runs page unsorted"][0]
@@ -589,11 +591,11 @@ def report(r: dict[str, Any], size: dict[str, int]) -> str:
     ]
     notes = [f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}, Python "
              f"{platform.python_version()}; medians of {size['repeats']} calls after a "
-             "warm-up (MLflow's get-history: one call); HTTP times are the client's on "
-             "loopback; browser times are from navigation start (performance.now()) in "
-             "headless Chromium, a fresh context for each page, so the warm-up load is cold "
-             "and after it the static files come from the cache; load average at the end "
-             f"{os.getloadavg()[0]:.1f}."]
+             f"warm-up ({size['browser_repeats']} in Chromium; MLflow's get-history: one "
+             "call); HTTP times are the client's on loopback; browser times are from "
+             "navigation start (performance.now()) in headless Chromium, a fresh context "
+             "for each page, so the warm-up load is cold and after it the static files "
+             f"come from the cache; load average at the end {os.getloadavg()[0]:.1f}."]
     for key in ("api_problem", "browser_problem", "live_problem", "mlflow_problem",
                 "mlflow_browser_problem"):
         if get(key):
@@ -604,7 +606,8 @@ def report(r: dict[str, Any], size: dict[str, int]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="1,000 runs, 100,000 points, 200 MLflow runs, 3 repeats")
+                        help="1,000 runs, 100,000 points, 200 MLflow runs, 3 repeats "
+                             "(1 in Chromium)")
     parser.add_argument("--skip-mlflow", action="store_true")
     parser.add_argument("--runs", type=int)
     parser.add_argument("--mlflow-runs", type=int)
@@ -612,13 +615,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mlflow-points", type=int,
                         help="points of MLflow's big metric (default: as many as runyard's)")
     parser.add_argument("--repeats", type=int)
+    parser.add_argument("--browser-repeats", type=int,
+                        help="page loads (log lines) measured in Chromium after the warm-up")
     parser.add_argument("--no-get-history", action="store_true",
                         help="skip MLflow's full get-history call (the slowest)")
     args = parser.parse_args(argv)
     size = dict(SIZES["quick" if args.quick else "full"])
     if args.points is not None and args.mlflow_points is None:
         args.mlflow_points = args.points
-    for key in ("runs", "mlflow_runs", "points", "mlflow_points", "repeats"):
+    for key in ("runs", "mlflow_runs", "points", "mlflow_points", "repeats",
+                "browser_repeats"):
         if getattr(args, key) is not None:
             size[key] = getattr(args, key)
     results: dict[str, Any] = {}
@@ -629,7 +635,8 @@ def main(argv: list[str] | None = None) -> int:
         workspace, big_id, loaded = load_runyard(tmp, data, big)
         results.update(loaded)
         say(f"  loaded in {loaded['runs_s']:.1f} s + {loaded['big_s']:.1f} s")
-        measure_runyard(workspace, big_id, size["repeats"], results, tmp)
+        measure_runyard(workspace, big_id, size["repeats"], results, tmp,
+                        size["browser_repeats"])
         workspace.store.close()
         if args.skip_mlflow:
             results["mlflow_problem"] = "MLflow: skipped (--skip-mlflow)"
@@ -644,7 +651,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{size['mlflow_points']:,} points into its server")
             try:
                 measure_mlflow(data[:size["mlflow_runs"]], big_values(size["mlflow_points"]),
-                               size["repeats"], results, tmp, not args.no_get_history)
+                               size["repeats"], results, tmp, not args.no_get_history,
+                               size["browser_repeats"])
             except Exception as e:
                 results["mlflow_problem"] = f"MLflow failed: {type(e).__name__}: {e}"
                 say(results["mlflow_problem"])
