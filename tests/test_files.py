@@ -354,3 +354,25 @@ def test_deep_trees_walk_upload_and_download_without_recursion(workspace: Worksp
     assert (tmp_path / "copy" / "deep").joinpath(*["d"] * DEPTH, "f.txt").read_text() == "deep"
     remove_tree(tmp_path / "copy")
     assert not (tmp_path / "copy").exists()
+
+
+def test_what_the_script_writes_to_logs_is_kept_with_the_runs_own_logs(
+        submit: Callable[..., Run], tmp_path: Path) -> None:
+    """As v1 keeps ./logs: TensorBoard's event files written there outlive the run."""
+    run = submit("""
+    import os
+    os.makedirs("logs/train", exist_ok=True)
+    with open("logs/train/events.out.tfevents.1.host", "wb") as f:
+        f.write(bytes(range(256)))
+    with open("logs/notes.md", "w") as f:
+        f.write("epoch 1 done")
+    print("wrote the logs")
+    """)
+    details = run.wait_for_completion()
+    assert details["status"] == "Completed", details.get("error")
+    names = set(run.get_file_names())
+    assert {"logs/train/events.out.tfevents.1.host", "logs/notes.md",
+            "logs/driver_0.txt", "logs/supervisor.txt"} <= names
+    run.download_file("logs/train/events.out.tfevents.1.host", str(tmp_path / "ev"))
+    assert (tmp_path / "ev").read_bytes() == bytes(range(256))
+    assert "wrote the logs" in run.read_log("logs/driver_0.txt").decode()

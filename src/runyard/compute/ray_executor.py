@@ -161,17 +161,23 @@ class NodeAgent:
         return len(left)
 
     def upload_outputs(self, taken: list[str]) -> list[tuple[str, int]]:
-        """Upload this node's ./outputs, except names another node uploaded already (the
-        walk and its warnings: runyard.artifacts._run_files)."""
+        """Upload this node's ./outputs and ./logs, except names another node uploaded
+        already (the walk and its warnings: runyard.artifacts._run_files)."""
         from runyard.artifacts._run_files import record_warnings, upload_run_folder
 
-        uploaded = upload_run_folder(self.ws.artifacts, self.run_id,
-                                     self.workdir_path / "outputs", "outputs",
-                                     inside=self.workdir_path, skip=set(taken))
-        for warning in uploaded.warnings:
-            self._say(f"warning: {warning}")
-        record_warnings(self.ws.store, self.run_id, "outputs", uploaded.warnings)
-        return uploaded.files
+        files: list[tuple[str, int]] = []
+        # ./outputs, and what the script wrote to ./logs (TensorBoard's event files, as
+        # v1 keeps them)
+        for base, inside in (("outputs", self.workdir_path),
+                             ("logs", self.workdir_path / "logs")):
+            uploaded = upload_run_folder(self.ws.artifacts, self.run_id,
+                                         self.workdir_path / base, base,
+                                         inside=inside, skip=set(taken))
+            for warning in uploaded.warnings:
+                self._say(f"warning: {warning}")
+            record_warnings(self.ws.store, self.run_id, base, uploaded.warnings)
+            files += uploaded.files
+        return files
 
     def release(self) -> None:
         if self.environment is not None:

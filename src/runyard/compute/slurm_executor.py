@@ -269,6 +269,8 @@ class SlurmExecutor(Executor):
     def collect_outputs(self) -> None:
         assert self.workdir is not None, "outputs are collected after start"
         self.run.upload_folder(self.workdir.path / "outputs", "outputs")
+        # what the script wrote to ./logs (TensorBoard's event files, as v1 keeps them)
+        self.run.upload_folder(self.workdir.path / "logs", "logs")
 
     def release(self) -> None:
         try:
