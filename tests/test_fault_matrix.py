@@ -147,7 +147,11 @@ def test_kill_9_while_finalizing(experiment: Experiment, source: Callable[..., P
 
 @pytest.mark.slow
 def test_fail_or_cancel_before_the_supervisor_starts_sticks(
-        experiment: Experiment, source: Callable[..., Path]) -> None:
+        experiment: Experiment, source: Callable[..., Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # started by exec (~0.3 s), the supervisor reads the run after fail()/cancel() below;
+    # the fork server starts it fast enough to run the script before them
+    monkeypatch.setenv("RUNYARD_ZYGOTE", "0")
     folder = source("print('must never run')\n")
     failed = experiment.submit(ScriptRunConfig(str(folder), "train.py"))
     failed.fail("stopped by hand")

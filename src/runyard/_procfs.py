@@ -65,3 +65,19 @@ def supervisors_of(run_id: str) -> list[int]:
         if entry.isdigit() and is_supervisor_of(int(entry), run_id):
             found.append(int(entry))
     return found
+
+
+#: In the environment of a process runyard starts for something that outlives the run
+#: (a worker node an owned Ray cluster gets while a run waits for it): re-parented to the
+#: run's supervisor or keeper as an orphan, it and everything below it are not the run's.
+OUTLIVES_RUN = "RUNYARD_OUTLIVES_RUN"
+_MARK = f"{OUTLIVES_RUN}=1".encode()
+
+
+def outlives_the_run(pid: int) -> bool:
+    """Whether `pid` was started with OUTLIVES_RUN=1 (its initial environment says so)."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return _MARK in f.read().split(b"\0")
+    except OSError:
+        return False

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from runyard._procfs import alive, all_stats, start_time
+from runyard._procfs import OUTLIVES_RUN, alive, all_stats, start_time
 from runyard.compute import _ray_ports
 from runyard.errors import ComputeTargetException
 
@@ -151,8 +151,15 @@ class OwnedNodes:
         env = {**os.environ, **self.ray_environment(), **extra_env,
                "PATH": os.pathsep.join([_bin_path(), os.environ.get("PATH", "")])}
         env.pop("RAY_ADDRESS", None)  # the node joins --address, nothing else
+        # a node started while a run waits for it (scale-up, from the run's driver) is the
+        # cluster's: the run's keeper leaves it running when the run ends
+        env[OUTLIVES_RUN] = "1"
+        # the node's process is a shell that keeps OUTLIVES_RUN in its own environment and
+        # starts `ray start` without it (Ray's workers, and the runs they start, must not
+        # inherit it); it outlives a TERM until Ray has drained, so its pid is the node's
         started = subprocess.run(
-            ["/bin/sh", "-c", 'setsid "$@" </dev/null >>"$RUNYARD_RAY_LOG" 2>&1 & echo $!',
+            ["/bin/sh", "-c", 'setsid /bin/sh -c \'trap : TERM INT; unset ' + OUTLIVES_RUN
+             + '; "$@"; exit $?\' node "$@" </dev/null >>"$RUNYARD_RAY_LOG" 2>&1 & echo $!',
              "sh", *command, "--block"],
             env={**env, "RUNYARD_RAY_LOG": str(log)}, capture_output=True, text=True,
             check=True, stdin=subprocess.DEVNULL)

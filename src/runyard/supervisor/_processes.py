@@ -13,7 +13,7 @@ import signal
 import time
 from collections.abc import Callable
 
-from runyard._procfs import alive, all_stats
+from runyard._procfs import alive, all_stats, outlives_the_run
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -43,12 +43,15 @@ def _children_map() -> dict[int, list[int]]:
 
 
 def descendants(pid: int) -> list[int]:
-    """Every live process below `pid`."""
+    """Every live process below `pid`, except those that outlive the run (OUTLIVES_RUN)
+    and what is below them."""
     children = _children_map()
     found: list[int] = []
     stack = list(children.get(pid, []))
     while stack:
         child = stack.pop()
+        if outlives_the_run(child):
+            continue
         found.append(child)
         stack.extend(children.get(child, []))
     return found
