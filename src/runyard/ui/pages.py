@@ -33,6 +33,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from runyard import _status
 from runyard._format import duration_text as _duration
 from runyard._format import run_duration as _run_duration
+from runyard._local import human_size as _size
 from runyard.errors import RunNotFoundError, ValidationError
 
 if TYPE_CHECKING:
@@ -96,17 +97,6 @@ def _number(value: Any) -> str:
     if isinstance(value, list | dict):
         return json.dumps(value)
     return str(value)
-
-
-def _size(size: int | None) -> str:
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
 
 
 def _file_url(run_id: str, path: str) -> str:
