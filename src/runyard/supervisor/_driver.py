@@ -262,13 +262,7 @@ class RunDriver:
         if stop.status == _status.CANCELED and self.status not in _status.TERMINAL:
             with contextlib.suppress(StopRun):
                 self.transition(_status.CANCEL_REQUESTED)
-        self._stop_processes()
-        try:
-            self.ingest.poll(final=True)
-            if self.executor is not None and self.executor.started:
-                self._upload()
-        except Exception as e:  # noqa: BLE001 - the end state matters more
-            self.say(f"could not save outputs: {e}")
+        self._wind_down(stop)
         if self.status in _status.TERMINAL:
             return
         error = None if stop.status == _status.CANCELED else stop.reason
@@ -284,6 +278,17 @@ class RunDriver:
                 remove_tree(self.dir / name)
             with contextlib.suppress(StopRun):
                 self.transition(stop.status, detail=stop.reason, error=error)
+
+    def _wind_down(self, stop: StopRun) -> None:  # noqa: ARG002 - a sweep's says why
+        """What `_stop` does before it records the end: stop every process, keep what
+        they logged and wrote (a sweep's driver cancels its children instead)."""
+        self._stop_processes()
+        try:
+            self.ingest.poll(final=True)
+            if self.executor is not None and self.executor.started:
+                self._upload()
+        except Exception as e:  # noqa: BLE001 - the end state matters more
+            self.say(f"could not save outputs: {e}")
 
     def _stop_processes(self) -> int:
         """Stop every process of the run still running; return how many needed it."""

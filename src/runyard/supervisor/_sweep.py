@@ -430,12 +430,9 @@ class SweepDriver(RunDriver):
                    + (f"; best {self.best[0]} ({self.metric} {self.best[1]:.6g})"
                       if self.best else ""))
 
-    def _stop(self, stop: StopRun) -> None:
-        """End the sweep early: cancel every child, keep what is known, record why."""
-        self.say(f"stopping: {stop.reason}")
-        if stop.status == _status.CANCELED and self.status not in _status.TERMINAL:
-            with contextlib.suppress(StopRun):
-                self.transition(_status.CANCEL_REQUESTED)
+    def _wind_down(self, stop: StopRun) -> None:
+        """Before the sweep's end is recorded (RunDriver._stop): cancel every child, keep
+        what is known."""
         if self.active:
             self.event(f"sweep stopping ({stop.reason}): canceling {len(self.active)} child "
                        f"run(s)")
@@ -449,8 +446,3 @@ class SweepDriver(RunDriver):
             self._upload()
         except Exception as e:  # noqa: BLE001 - the end state matters more
             self.say(f"could not record the sweep's results: {e}")
-        if self.status in _status.TERMINAL:
-            return
-        error = None if stop.status == _status.CANCELED else stop.reason
-        with contextlib.suppress(StopRun):
-            self.transition(stop.status, detail=stop.reason, error=error)
